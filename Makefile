@@ -1,0 +1,28 @@
+# Persona Registry. `make run` serves the sample personas; `make test` is what CI runs.
+GO ?= go
+BIN := bin/personas
+
+.PHONY: build test run bench fmt vet lint-samples soak
+
+build:
+	$(GO) build -o $(BIN) ./cmd/personas
+
+test: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint-samples: build
+	./$(BIN) lint personas
+
+run: build
+	./$(BIN) serve --repo . --addr 127.0.0.1:8080
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
