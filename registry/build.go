@@ -1,0 +1,251 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/personaregistry/personas/schema"
+)
+
+// indexer reads history into an indexState. It runs on the goroutine that
+// owns the gitStore.
+type indexer struct {
+	store     *gitStore
+	dir       string // persona directory, slash-separated, no trailing slash
+	unitDir   string
+	trees     *treeReader
+	parseMemo map[parseKey]*future // blob parses of the current update
+}
+
+type parseKey struct {
+	hash plumbing.Hash
+	unit bool
+}
+
+// future is a parse running on a worker.
+type future struct {
+	done chan struct{}
+	res  *parsedFile
+}
+
+func newIndexer(store *gitStore, dir, unitDir string) *indexer {
+	return &indexer{store: store, dir: cleanDir(dir), unitDir: cleanDir(unitDir), trees: newTreeReader(store)}
+}
+
+func cleanDir(d string) string {
+	d = path.Clean("/" + strings.ReplaceAll(d, "\\", "/"))
+	return strings.TrimPrefix(d, "/")
+}
+
+// errRewritten says the new head does not descend from the indexed head.
+var errRewritten = errors.New("history rewritten")
+
+// firstParentChain returns the commits from the indexed head (exclusive) to
+// target, oldest first. It returns errRewritten, with the full chain, when
+// the indexed head is not on target's first-parent chain.
+func (ix *indexer) firstParentChain(ctx context.Context, from, target plumbing.Hash) ([]*commitInfo, error) {
+	var chain []*commitInfo
+	for h := target; !h.IsZero() && h != from; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ci, err := ix.store.commit(h)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, ci)
+		h = ci.Parent
+	}
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	if !from.IsZero() && (len(chain) == 0 || chain[0].Parent != from) && target != from {
+		return chain, errRewritten
+	}
+	return chain, nil
+}
+
+// update folds the commits from s.Head to target into s. Blobs are read here
+// (go-git is not thread-safe) and parsed on all cores while the rules are
+// applied in commit order on another goroutine.
+func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInfo) error {
+	ix.parseMemo = map[parseKey]*future{}
+	defer func() { ix.parseMemo = nil }()
+	jobs := make(chan parseJob, 256)
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Go(func() {
+			for j := range jobs {
+				j.run()
+			}
+		})
+	}
+	type pending struct {
+		ci      *commitInfo
+		changes []change
+		futures []*future
+	}
+	ordered := make(chan pending, 1024)
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		for p := range ordered {
+			for i := range p.changes {
+				if f := p.futures[i]; f != nil {
+					<-f.done
+					p.changes[i].parsed = f.res
+				}
+			}
+			s.applyCommit(p.ci, p.changes)
+		}
+	}()
+	var err error
+	parent := plumbing.ZeroHash
+	if len(chain) > 0 {
+		parent = chain[0].Parent
+	}
+	for _, ci := range chain {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		var changes []change
+		changes, err = ix.commitChanges(parent, ci.Tree)
+		if err != nil {
+			break
+		}
+		futures := make([]*future, len(changes))
+		for i := range changes {
+			futures[i] = ix.parse(&changes[i], jobs)
+		}
+		ordered <- pending{ci: ci, changes: changes, futures: futures}
+		parent = ci.Tree
+		ix.trees.nextCommit()
+	}
+	close(ordered)
+	<-applied
+	close(jobs)
+	workers.Wait()
+	return err
+}
+
+// commitChanges lists the persona and unit-test files that differ between
+// the parent tree and tree.
+func (ix *indexer) commitChanges(parentTree, tree plumbing.Hash) ([]change, error) {
+	var out []change
+	for _, d := range []struct {
+		dir  string
+		unit bool
+	}{{ix.dir, false}, {ix.unitDir, true}} {
+		a, err := ix.subtreeOf(parentTree, d.dir)
+		if err != nil {
+			return nil, err
+		}
+		b, err := ix.subtreeOf(tree, d.dir)
+		if err != nil {
+			return nil, err
+		}
+		prefix := d.dir + "/"
+		if d.dir == "" {
+			prefix = ""
+		}
+		fcs, err := ix.trees.diff(a, b, prefix, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, fc := range fcs {
+			if !isYAMLPath(fc.Path) && fc.NewMode != modeSubmodule {
+				continue
+			}
+			if !d.unit && ix.unitDir != "" && strings.HasPrefix(fc.Path, ix.unitDir+"/") {
+				continue // unit tests nested in the persona directory
+			}
+			out = append(out, change{fileChange: fc, unitTest: d.unit})
+		}
+	}
+	return out, nil
+}
+
+func (ix *indexer) subtreeOf(root plumbing.Hash, dir string) (plumbing.Hash, error) {
+	if root.IsZero() || dir == "" {
+		return root, nil
+	}
+	return ix.trees.subtree(root, dir)
+}
+
+func isYAMLPath(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// parse starts (or reuses) the parse of a change's new blob.
+func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
+	if c.NewHash.IsZero() {
+		return nil
+	}
+	key := parseKey{c.NewHash, c.unitTest}
+	if f, ok := ix.parseMemo[key]; ok {
+		return f
+	}
+	f := &future{done: make(chan struct{})}
+	ix.parseMemo[key] = f
+	switch c.NewMode {
+	case modeSymlink:
+		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
+			Message: "is a symbolic link; persona files must be regular files"}})
+		return f
+	case modeSubmodule:
+		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
+			Message: "is a submodule, not a persona file"}})
+		return f
+	}
+	data, err := ix.store.readRaw(c.NewHash, plumbing.BlobObject, schema.MaxFileSize)
+	if err != nil {
+		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1, Message: err.Error()}})
+		return f
+	}
+	jobs <- parseJob{data: data, unit: c.unitTest, out: f}
+	return f
+}
+
+func (f *future) resolve(r *parsedFile) {
+	f.res = r
+	close(f.done)
+}
+
+// parseJob parses one blob on a worker.
+type parseJob struct {
+	data []byte
+	unit bool
+	out  *future
+}
+
+func (j parseJob) run() {
+	r := &parsedFile{}
+	if j.unit {
+		ref, ok, fs := schema.ParseUnitTest("", j.data)
+		if ok {
+			r.unit = &ref
+		}
+		if len(fs) > 0 {
+			r.problem = &fs[0]
+		}
+	} else {
+		p, _, fs := schema.ParsePersona("", j.data)
+		r.persona = p
+		if p == nil {
+			for i := range fs {
+				if fs[i].Severity != schema.SeverityWarning {
+					r.problem = &fs[i]
+					break
+				}
+			}
+		}
+	}
+	j.out.resolve(r)
+}

@@ -1,0 +1,158 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// gitStore reads objects and refs of one repository. It is not safe for
+// concurrent use: one goroutine owns it (go-git's caches mutate on read).
+type gitStore struct {
+	gitDir string
+	bare   bool
+	st     *filesystem.Storage
+}
+
+// objectCacheSize bounds go-git's object LRU; delta bases of trees live there.
+const objectCacheSize = 256 * cache.MiByte
+
+// openGitStore opens the repository at path: a bare repository or a
+// worktree with a .git directory (or a .git file pointing to one).
+func openGitStore(path string) (*gitStore, error) {
+	gitDir, bare, err := findGitDir(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &gitStore{gitDir: gitDir, bare: bare}
+	s.reopen()
+	return s, nil
+}
+
+// reopen drops open pack files and caches, so objects moved by gc or repack
+// are found again.
+func (s *gitStore) reopen() {
+	if s.st != nil {
+		_ = s.st.Close()
+	}
+	s.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(objectCacheSize),
+		filesystem.Options{KeepDescriptors: true})
+}
+
+func (s *gitStore) close() error {
+	if s.st == nil {
+		return nil
+	}
+	err := s.st.Close()
+	s.st = nil
+	return err
+}
+
+func findGitDir(path string) (gitDir string, bare bool, err error) {
+	dotGit := filepath.Join(path, ".git")
+	info, err := os.Stat(dotGit)
+	switch {
+	case err == nil && info.IsDir():
+		return dotGit, false, nil
+	case err == nil:
+		data, err := os.ReadFile(dotGit)
+		if err != nil {
+			return "", false, fmt.Errorf("read %s: %w", dotGit, err)
+		}
+		target, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir:")
+		if !ok {
+			return "", false, fmt.Errorf("%s: not a gitdir file", dotGit)
+		}
+		target = strings.TrimSpace(target)
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(path, target)
+		}
+		return target, false, nil
+	}
+	if _, err := os.Stat(filepath.Join(path, "HEAD")); err == nil {
+		if _, err := os.Stat(filepath.Join(path, "objects")); err == nil {
+			return path, true, nil
+		}
+	}
+	return "", false, Errorf(EINVALID, "%s is not a git repository (no .git directory, and not a bare repository)", path)
+}
+
+// resolveBranch returns the commit the branch points to, or the zero hash
+// when the branch does not exist (an empty repository).
+func (s *gitStore) resolveBranch(branch string) (plumbing.Hash, error) {
+	ref, err := s.st.Reference(plumbing.NewBranchReferenceName(branch))
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("resolve branch %s: %w", branch, err)
+	}
+	return ref.Hash(), nil
+}
+
+// readRaw returns the inflated content of an object.
+func (s *gitStore) readRaw(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	obj, err := s.st.EncodedObject(want, h)
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", want, h, err)
+	}
+	if limit > 0 && obj.Size() > limit {
+		return nil, &sizeError{size: obj.Size(), limit: limit}
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", want, h, err)
+	}
+	defer r.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, obj.Size()))
+	if _, err := io.Copy(buf, r); err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", want, h, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// sizeError reports an object larger than allowed.
+type sizeError struct{ size, limit int64 }
+
+func (e *sizeError) Error() string {
+	return fmt.Sprintf("file is %d bytes, larger than the %d bytes allowed", e.size, e.limit)
+}
+
+// commitInfo is what the index needs of a commit.
+type commitInfo struct {
+	Hash      plumbing.Hash
+	Tree      plumbing.Hash
+	Parent    plumbing.Hash // first parent, zero for a root commit
+	Time      time.Time     // committer time, UTC
+	Author    string        // author email
+	Subject   string
+	isMissing bool
+}
+
+func (s *gitStore) commit(h plumbing.Hash) (*commitInfo, error) {
+	obj, err := s.st.EncodedObject(plumbing.CommitObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	c, err := object.DecodeCommit(s.st, obj)
+	if err != nil {
+		return nil, fmt.Errorf("decode commit %s: %w", h, err)
+	}
+	ci := &commitInfo{Hash: h, Tree: c.TreeHash, Time: c.Committer.When.UTC(), Author: c.Author.Email}
+	ci.Subject, _, _ = strings.Cut(c.Message, "\n")
+	if len(c.ParentHashes) > 0 {
+		ci.Parent = c.ParentHashes[0]
+	}
+	return ci, nil
+}

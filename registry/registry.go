@@ -1,0 +1,251 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Options say which repository, branch and directories a Registry serves.
+type Options struct {
+	Repo      string // repository path: bare, or a worktree
+	Branch    string // served branch, default "main"
+	Dir       string // persona directory inside the repository, default "personas"
+	UnitTests string // unit-test directory, default "unit_tests"
+	// PollInterval is how often the branch is checked without a file-system
+	// event (default 5s; negative disables polling).
+	PollInterval time.Duration
+	// NoCache disables the snapshot cache under the git directory.
+	NoCache bool
+	Logger  *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.Branch == "" {
+		o.Branch = "main"
+	}
+	if o.Dir == "" {
+		o.Dir = "personas"
+	}
+	if o.UnitTests == "" {
+		o.UnitTests = "unit_tests"
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Registry keeps a Snapshot of a branch current. One goroutine owns the git
+// repository and does all reading and writing; readers get the current
+// Snapshot through an atomic pointer.
+type Registry struct {
+	opts  Options
+	log   *slog.Logger
+	snap  atomic.Pointer[Snapshot]
+	ready chan struct{}
+
+	reqs   chan func()
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// owned by the owner goroutine
+	store    *gitStore
+	ix       *indexer
+	state    *indexState
+	searcher *searcher
+	dirty    int // commits read since the cache was saved
+
+	mu        sync.Mutex
+	published *sync.Cond // broadcast when a snapshot is published
+	closed    bool
+}
+
+// Open opens the repository and starts the goroutine that owns it. It does
+// not read history: call Refresh (and Watch to follow the branch).
+// Errors: EINVALID when path is not a git repository.
+func Open(opts Options) (*Registry, error) {
+	opts.setDefaults()
+	store, err := openGitStore(opts.Repo)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Registry{
+		opts:     opts,
+		log:      opts.Logger,
+		ready:    make(chan struct{}),
+		reqs:     make(chan func()),
+		cancel:   cancel,
+		store:    store,
+		ix:       newIndexer(store, opts.Dir, opts.UnitTests),
+		state:    newIndexState(),
+		searcher: newSearcher(),
+	}
+	r.published = sync.NewCond(&r.mu)
+	r.wg.Go(func() { r.own(ctx) })
+	return r, nil
+}
+
+// own runs every function that touches the repository, one at a time.
+func (r *Registry) own(ctx context.Context) {
+	for {
+		select {
+		case fn := <-r.reqs:
+			fn()
+		case <-ctx.Done():
+			if r.dirty > 0 {
+				r.saveCache()
+			}
+			_ = r.store.close()
+			return
+		}
+	}
+}
+
+// do runs fn on the owner goroutine and waits for it.
+func (r *Registry) do(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	select {
+	case r.reqs <- func() { done <- fn() }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops watching and the owner goroutine, saving the snapshot cache.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.published.Broadcast()
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	return nil
+}
+
+// Snapshot returns the current snapshot, or nil before the first Refresh.
+func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
+
+// Ready is closed once the first snapshot is published.
+func (r *Registry) Ready() <-chan struct{} { return r.ready }
+
+// Refresh reads the commits made on the branch since the last snapshot and
+// publishes a new one. It returns the current snapshot.
+func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
+	err := r.do(ctx, func() error { return r.refresh(ctx) })
+	return r.snap.Load(), err
+}
+
+// refresh runs on the owner goroutine.
+func (r *Registry) refresh(ctx context.Context) error {
+	target, err := r.store.resolveBranch(r.opts.Branch)
+	if err != nil {
+		return err
+	}
+	if cur := r.snap.Load(); cur != nil && target == r.state.Head {
+		return nil
+	}
+	if r.snap.Load() == nil && !r.opts.NoCache {
+		r.loadCache()
+	}
+	err = r.advance(ctx, target)
+	if isMissingObject(err) {
+		r.log.Info("reopening repository storage after a missing object", "err", err)
+		r.store.reopen()
+		err = r.advance(ctx, target)
+	}
+	if err != nil {
+		return fmt.Errorf("index %s: %w", r.opts.Branch, err)
+	}
+	return nil
+}
+
+func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
+	start := time.Now()
+	chain, err := r.ix.firstParentChain(ctx, r.state.Head, target)
+	rebuilt := false
+	if errors.Is(err, errRewritten) {
+		r.log.Info("history rewritten: rebuilding the index", "branch", r.opts.Branch)
+		r.state, rebuilt = newIndexState(), true
+	} else if err != nil {
+		return err
+	}
+	if err := r.ix.update(ctx, r.state, chain); err != nil {
+		return err
+	}
+	var headTime time.Time
+	if len(chain) > 0 {
+		headTime = chain[len(chain)-1].Time
+	} else if cur := r.snap.Load(); cur != nil {
+		headTime = cur.HeadTime
+	}
+	r.dirty += len(chain)
+	r.publish(newSnapshot(r.state, headTime, r.searcher))
+	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
+		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
+	refreshDuration.Observe(time.Since(start).Seconds())
+	if r.dirty >= cacheSaveEvery {
+		r.saveCache()
+	}
+	return nil
+}
+
+func (r *Registry) publish(s *Snapshot) {
+	r.snap.Store(s)
+	select {
+	case <-r.ready:
+	default:
+		close(r.ready)
+	}
+	r.mu.Lock()
+	r.published.Broadcast()
+	r.mu.Unlock()
+}
+
+// WaitFor blocks until the published snapshot's head is commit (or the
+// context ends), for read-your-writes.
+func (r *Registry) WaitFor(ctx context.Context, commit string) (*Snapshot, error) {
+	stop := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		r.published.Broadcast()
+		r.mu.Unlock()
+	})
+	defer stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		if s := r.snap.Load(); s != nil && s.Head == commit {
+			return s, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if r.closed {
+			return nil, Errorf(EUNAVAILABLE, "registry closed")
+		}
+		r.published.Wait()
+	}
+}
+
+func isMissingObject(err error) bool {
+	return errors.Is(err, plumbing.ErrObjectNotFound)
+}

@@ -1,0 +1,31 @@
+package registry
+
+import "github.com/personaregistry/personas/registry/search"
+
+// searcher builds the full-text index of each snapshot, reusing the analysis
+// of unchanged texts. Only the indexing goroutine uses it.
+type searcher struct {
+	builder *search.Builder
+}
+
+func newSearcher() *searcher { return &searcher{builder: search.NewBuilder()} }
+
+// searchIndex is the immutable index of one snapshot over the live personas:
+// their names and latest backgrounds.
+type searchIndex struct {
+	idx  *search.Index
+	docs []*Persona
+}
+
+func (s *searcher) rebuild(personas []*Persona) *searchIndex {
+	docs := make([]search.Doc, 0, len(personas))
+	live := make([]*Persona, 0, len(personas))
+	for _, p := range personas {
+		if p.IsDeleted || p.Latest() == nil {
+			continue
+		}
+		live = append(live, p)
+		docs = append(docs, search.Doc{Name: p.Name, Body: p.Latest().Background})
+	}
+	return &searchIndex{idx: s.builder.Build(docs), docs: live}
+}

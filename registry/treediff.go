@@ -1,0 +1,244 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Git file modes as they appear in tree objects.
+const (
+	modeTree      = "40000"
+	modeSymlink   = "120000"
+	modeSubmodule = "160000"
+)
+
+// treeEntry is one entry of a raw tree object; name and hash point into the
+// tree's bytes (no allocation).
+type treeEntry struct {
+	mode []byte
+	name []byte
+	hash []byte // 20 bytes
+}
+
+func (e *treeEntry) isDir() bool { return string(e.mode) == modeTree }
+
+// treeIter walks the entries of a raw tree object in order.
+type treeIter struct{ data []byte }
+
+var errBadTree = errors.New("malformed tree object")
+
+func (it *treeIter) next() (treeEntry, bool, error) {
+	if len(it.data) == 0 {
+		return treeEntry{}, false, nil
+	}
+	sp := bytes.IndexByte(it.data, ' ')
+	nul := bytes.IndexByte(it.data, 0)
+	if sp < 0 || nul < sp || len(it.data) < nul+21 {
+		return treeEntry{}, false, errBadTree
+	}
+	e := treeEntry{mode: it.data[:sp], name: it.data[sp+1 : nul], hash: it.data[nul+1 : nul+21]}
+	it.data = it.data[nul+21:]
+	return e, true, nil
+}
+
+// compareEntries orders entries the way git sorts a tree: a directory's name
+// compares as if it ended in '/'.
+func compareEntries(a, b *treeEntry) int {
+	n := min(len(a.name), len(b.name))
+	if c := bytes.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
+	}
+	ca, cb := nextChar(a, n), nextChar(b, n)
+	switch {
+	case ca < cb:
+		return -1
+	case ca > cb:
+		return 1
+	}
+	return 0
+}
+
+func nextChar(e *treeEntry, n int) int {
+	if n < len(e.name) {
+		return int(e.name[n])
+	}
+	if e.isDir() {
+		return '/'
+	}
+	return 0
+}
+
+// fileChange is one changed file between two trees. A zero hash means absent.
+type fileChange struct {
+	Path    string
+	OldHash plumbing.Hash
+	NewHash plumbing.Hash
+	OldMode string
+	NewMode string
+}
+
+// treeReader loads raw trees, keeping those of the previous commit so that
+// diffing a commit against its parent decodes each tree once.
+type treeReader struct {
+	store *gitStore
+	prev  map[plumbing.Hash][]byte
+	cur   map[plumbing.Hash][]byte
+}
+
+func newTreeReader(s *gitStore) *treeReader {
+	return &treeReader{store: s, prev: map[plumbing.Hash][]byte{}, cur: map[plumbing.Hash][]byte{}}
+}
+
+// nextCommit rotates the cache: the trees read for this commit become the
+// parent trees of the next.
+func (r *treeReader) nextCommit() {
+	r.prev, r.cur = r.cur, r.prev
+	clear(r.cur)
+}
+
+func (r *treeReader) tree(h plumbing.Hash) ([]byte, error) {
+	if h.IsZero() {
+		return nil, nil
+	}
+	if t, ok := r.cur[h]; ok {
+		return t, nil
+	}
+	t, ok := r.prev[h]
+	if !ok {
+		var err error
+		if t, err = r.store.readRaw(h, plumbing.TreeObject, 0); err != nil {
+			return nil, err
+		}
+	}
+	r.cur[h] = t
+	return t, nil
+}
+
+// subtree returns the hash of the tree at dir ("a/b") below root, or zero.
+func (r *treeReader) subtree(root plumbing.Hash, dir string) (plumbing.Hash, error) {
+	h := root
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" || part == "." || h.IsZero() {
+			continue
+		}
+		data, err := r.tree(h)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		h = plumbing.ZeroHash
+		it := treeIter{data}
+		for {
+			e, ok, err := it.next()
+			if err != nil {
+				return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+			}
+			if !ok {
+				break
+			}
+			if e.isDir() && string(e.name) == part {
+				copy(h[:], e.hash)
+				break
+			}
+		}
+	}
+	return h, nil
+}
+
+// diff appends to out the files that differ between trees a and b (either
+// may be zero), with paths prefixed by prefix. Subtrees with equal hashes
+// are skipped without being read.
+func (r *treeReader) diff(a, b plumbing.Hash, prefix string, out []fileChange) ([]fileChange, error) {
+	if a == b {
+		return out, nil
+	}
+	ta, err := r.tree(a)
+	if err != nil {
+		return out, err
+	}
+	tb, err := r.tree(b)
+	if err != nil {
+		return out, err
+	}
+	ia, ib := treeIter{ta}, treeIter{tb}
+	ea, okA, err := ia.next()
+	if err != nil {
+		return out, err
+	}
+	eb, okB, err := ib.next()
+	if err != nil {
+		return out, err
+	}
+	for okA || okB {
+		c := 0
+		switch {
+		case !okA:
+			c = 1
+		case !okB:
+			c = -1
+		default:
+			c = compareEntries(&ea, &eb)
+		}
+		switch {
+		case c < 0:
+			out, err = r.side(&ea, prefix, true, out)
+		case c > 0:
+			out, err = r.side(&eb, prefix, false, out)
+		default:
+			out, err = r.pair(&ea, &eb, prefix, out)
+		}
+		if err != nil {
+			return out, err
+		}
+		if c <= 0 {
+			if ea, okA, err = ia.next(); err != nil {
+				return out, err
+			}
+		}
+		if c >= 0 {
+			if eb, okB, err = ib.next(); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// side records an entry present on one side only: removed (old) or added.
+func (r *treeReader) side(e *treeEntry, prefix string, old bool, out []fileChange) ([]fileChange, error) {
+	h := plumbing.Hash(e.hash)
+	p := prefix + string(e.name)
+	if e.isDir() {
+		if old {
+			return r.diff(h, plumbing.ZeroHash, p+"/", out)
+		}
+		return r.diff(plumbing.ZeroHash, h, p+"/", out)
+	}
+	if old {
+		return append(out, fileChange{Path: p, OldHash: h, OldMode: string(e.mode)}), nil
+	}
+	return append(out, fileChange{Path: p, NewHash: h, NewMode: string(e.mode)}), nil
+}
+
+// pair compares two entries with the same name.
+func (r *treeReader) pair(a, b *treeEntry, prefix string, out []fileChange) ([]fileChange, error) {
+	if bytes.Equal(a.hash, b.hash) && bytes.Equal(a.mode, b.mode) {
+		return out, nil
+	}
+	p := prefix + string(a.name)
+	switch {
+	case a.isDir() && b.isDir():
+		return r.diff(plumbing.Hash(a.hash), plumbing.Hash(b.hash), p+"/", out)
+	case a.isDir() || b.isDir():
+		out, err := r.side(a, prefix, true, out)
+		if err != nil {
+			return out, err
+		}
+		return r.side(b, prefix, false, out)
+	}
+	return append(out, fileChange{Path: p, OldHash: plumbing.Hash(a.hash), NewHash: plumbing.Hash(b.hash),
+		OldMode: string(a.mode), NewMode: string(b.mode)}), nil
+}

@@ -1,0 +1,123 @@
+// Package server serves the registry over HTTP with Amigo's simulation-persona
+// API: the same paths, parameters and JSON shapes.
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/personaregistry/personas/registry"
+)
+
+// UserInfo is a user as Amigo's API names one: the org and the user id (the
+// commit author's email).
+type UserInfo struct {
+	OrgID  string `json:"org_id"`
+	UserID string `json:"user_id"`
+}
+
+// PersonaInstance is Amigo's SimulationPersonaInstance.
+type PersonaInstance struct {
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Role      string             `json:"role"`
+	Tags      map[string]*string `json:"tags"`
+	IsDeleted bool               `json:"is_deleted"`
+	CreatedAt time.Time          `json:"created_at"`
+	Creator   UserInfo           `json:"creator"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	UpdatedBy UserInfo           `json:"updated_by"`
+}
+
+// PersonaVersion is Amigo's SimulationPersonaVersion, plus the commit that
+// made it (extension).
+type PersonaVersion struct {
+	ID                        string            `json:"_id"`
+	OrgID                     string            `json:"org_id"`
+	PersonaID                 string            `json:"simulation_persona_id"`
+	Version                   int               `json:"version"`
+	Background                string            `json:"background"`
+	PreferredLanguage         *string           `json:"preferred_language"`
+	Timezone                  *string           `json:"timezone"`
+	UserModels                []string          `json:"user_models"`
+	NonsensitiveUserVariables map[string]string `json:"nonsensitive_user_variables"`
+	SensitiveUserVariables    map[string]string `json:"sensitive_user_variables"`
+	Creator                   UserInfo          `json:"creator"`
+	CreatedAt                 time.Time         `json:"created_at"`
+	UpdatedAt                 time.Time         `json:"updated_at"`
+	Commit                    string            `json:"commit"`
+}
+
+// NewPersonaInstance renders a persona for the API.
+func NewPersonaInstance(p *registry.Persona, org string) PersonaInstance {
+	tags := p.Tags
+	if tags == nil {
+		tags = map[string]*string{}
+	}
+	return PersonaInstance{
+		ID: p.ID, Name: p.Name, Role: p.Role, Tags: tags, IsDeleted: p.IsDeleted,
+		CreatedAt: p.CreatedAt.UTC(), Creator: UserInfo{org, p.Creator},
+		UpdatedAt: p.UpdatedAt.UTC(), UpdatedBy: UserInfo{org, p.UpdatedBy},
+	}
+}
+
+// NewPersonaVersion renders one version for the API. redact hides the
+// sensitive variables.
+func NewPersonaVersion(p *registry.Persona, v *registry.Version, org string, redact bool) PersonaVersion {
+	out := PersonaVersion{
+		ID: VersionID(p.ID, v.Number), OrgID: org, PersonaID: p.ID, Version: v.Number,
+		Background: v.Background, PreferredLanguage: v.PreferredLanguage, Timezone: v.Timezone,
+		UserModels: v.UserModels, NonsensitiveUserVariables: v.NonsensitiveUserVariables,
+		SensitiveUserVariables: v.SensitiveUserVariables,
+		Creator:                UserInfo{org, v.Creator}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.CreatedAt.UTC(),
+		Commit: v.Commit,
+	}
+	if out.UserModels == nil {
+		out.UserModels = []string{}
+	}
+	if out.NonsensitiveUserVariables == nil {
+		out.NonsensitiveUserVariables = map[string]string{}
+	}
+	if out.SensitiveUserVariables == nil || redact {
+		out.SensitiveUserVariables = map[string]string{}
+	}
+	return out
+}
+
+// VersionID derives the stable 24-hex _id of a persona version.
+func VersionID(personaID string, version int) string {
+	sum := sha256.Sum256([]byte(personaID + "/" + strconv.Itoa(version)))
+	return hex.EncodeToString(sum[:12])
+}
+
+// ExportedPersona is one persona of `personas export`: the API's instance
+// plus its commits and every version.
+type ExportedPersona struct {
+	PersonaInstance
+	CreatedCommit string           `json:"created_commit"`
+	UpdatedCommit string           `json:"updated_commit"`
+	Versions      []PersonaVersion `json:"versions"`
+}
+
+// Export is the whole index as `personas export` prints it.
+type Export struct {
+	Head     string            `json:"head"`
+	Personas []ExportedPersona `json:"personas"`
+}
+
+// NewExport renders every persona and version of a snapshot, ordered by id
+// and version.
+func NewExport(s *registry.Snapshot, org string) Export {
+	out := Export{Head: s.Head, Personas: make([]ExportedPersona, 0, len(s.Personas()))}
+	for _, p := range s.Personas() {
+		ep := ExportedPersona{PersonaInstance: NewPersonaInstance(p, org), CreatedCommit: p.CreatedCommit,
+			UpdatedCommit: p.UpdatedCommit, Versions: make([]PersonaVersion, 0, len(p.Versions))}
+		for _, v := range p.Versions {
+			ep.Versions = append(ep.Versions, NewPersonaVersion(p, v, org, false))
+		}
+		out.Personas = append(out.Personas, ep)
+	}
+	return out
+}
