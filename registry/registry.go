@@ -54,6 +54,7 @@ type Registry struct {
 	ready chan struct{}
 
 	reqs   chan func()
+	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
@@ -84,6 +85,7 @@ func Open(opts Options) (*Registry, error) {
 		log:      opts.Logger,
 		ready:    make(chan struct{}),
 		reqs:     make(chan func()),
+		ctx:      ctx,
 		cancel:   cancel,
 		store:    store,
 		ix:       newIndexer(store, opts.Dir, opts.UnitTests),
@@ -118,6 +120,8 @@ func (r *Registry) do(ctx context.Context, fn func() error) error {
 	case r.reqs <- func() { done <- fn() }:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-r.ctx.Done():
+		return Errorf(EUNAVAILABLE, "registry closed")
 	}
 	select {
 	case err := <-done:
