@@ -105,12 +105,11 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 			s.applyCommit(p.ci, p.changes)
 		}
 	}()
-	var err error
-	parent := plumbing.ZeroHash
-	if len(chain) > 0 {
-		parent = chain[0].Parent
-	}
+	parent, err := ix.parentTree(chain)
 	for _, ci := range chain {
+		if err != nil {
+			break
+		}
 		if err = ctx.Err(); err != nil {
 			break
 		}
@@ -132,6 +131,18 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 	close(jobs)
 	workers.Wait()
 	return err
+}
+
+// parentTree returns the tree of the commit the chain starts from.
+func (ix *indexer) parentTree(chain []*commitInfo) (plumbing.Hash, error) {
+	if len(chain) == 0 || chain[0].Parent.IsZero() {
+		return plumbing.ZeroHash, nil
+	}
+	ci, err := ix.store.commit(chain[0].Parent)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return ci.Tree, nil
 }
 
 // commitChanges lists the persona and unit-test files that differ between

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"slices"
+	"sync"
 	"strings"
 	"time"
 )
@@ -26,6 +27,11 @@ type Snapshot struct {
 	unitTests map[string][]string // persona id → unit-test paths
 	versions  int
 	search    *searchIndex
+
+	orderMu sync.Mutex
+	orders  map[string][]*Persona // computed sort orders, by "-field"/"field"
+	fvOnce  sync.Once
+	fv      FilterValues
 }
 
 // newSnapshot publishes the state as an immutable snapshot.

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/server"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newServeCmd, newTokenCmd)
+}
+
+type serveOptions struct {
+	addr                string
+	tokens              string
+	readOnly            bool
+	requireAuthForReads bool
+	redactSensitive     bool
+	pollInterval        time.Duration
+	logFormat           string
+}
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve Amigo's persona API from the repository, following the branch",
+		Long: `Build the index of the branch, watch the repository and serve Amigo's
+simulation-persona API. Every flag can also be set from the environment as
+PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&o.tokens, "tokens", "", "tokens file (see `personas token add`); without it writes are refused")
+	f.BoolVar(&o.readOnly, "read-only", false, "refuse every write with 403")
+	f.BoolVar(&o.requireAuthForReads, "require-auth-for-reads", false, "reads need a valid token too")
+	f.BoolVar(&o.redactSensitive, "redact-sensitive", false, "hide sensitive_user_variables from callers without the Modify permission")
+	f.DurationVar(&o.pollInterval, "poll-interval", 5*time.Second, "how often to check the branch without file events (0: default, negative: never)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) error {
+	var handler slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
+	if o.logFormat == "json" {
+		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
+	}
+	log := slog.New(handler)
+	reg, err := registry.Open(registry.Options{Repo: g.repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
+		PollInterval: o.pollInterval, Logger: log})
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	defer reg.Close()
+	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
+		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive}
+	if err := configureWrites(&cfg, reg, o, log); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("listen on %s: %w", o.addr, err)}
+	}
+	srv := server.New(cfg)
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "repo", g.repo, "branch", g.branch, "org", g.org)
+	fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s/v1/%s/simulation/persona/\n", ln.Addr(), g.org)
+	go func() {
+		if _, err := reg.Refresh(ctx); err != nil && ctx.Err() == nil {
+			log.Error("first index failed; will retry on the next change", "err", err)
+		}
+		reg.Watch()
+	}()
+	select {
+	case err := <-serveErr:
+		return &exitError{code: exitUsage, err: err}
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// configureWrites decides whether writes are possible and says why not.
+func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions, log *slog.Logger) error {
+	var reasons []string
+	if o.readOnly {
+		reasons = append(reasons, "started with --read-only")
+	}
+	if why := reg.WritableReason(); why != "" {
+		reasons = append(reasons, why)
+	}
+	if o.tokens != "" {
+		auth, warn, err := server.LoadAuth(o.tokens)
+		if err != nil {
+			return err
+		}
+		if warn != "" {
+			log.Warn(warn)
+		}
+		cfg.Auth = auth
+	} else {
+		reasons = append(reasons, "no --tokens file")
+	}
+	if len(reasons) > 0 {
+		cfg.ReadOnly, cfg.ReadOnlyReason = true, strings.Join(reasons, "; ")
+		log.Warn("writes are off", "reason", cfg.ReadOnlyReason)
+	}
+	if o.requireAuthForReads && cfg.Auth == nil {
+		return errors.New("--require-auth-for-reads needs --tokens")
+	}
+	return nil
+}
+
+func newTokenCmd(g *globalFlags) *cobra.Command {
+	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	var file, user, name string
+	var perms []string
+	add := &cobra.Command{
+		Use:   "add --tokens FILE --org O --user EMAIL --name NAME --permission P...",
+		Short: "Create a token; print it once and store only its SHA-256",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usageError("--tokens FILE is required")
+			}
+			secret, err := server.AddToken(file, server.Token{Name: name, Org: g.org, User: user, Permissions: perms})
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %q for %s in org %s stored in %s; it is shown only now\n", name, user, g.org, file)
+			return nil
+		},
+	}
+	f := add.Flags()
+	f.StringVar(&file, "tokens", "", "tokens file (created with mode 0600)")
+	f.StringVar(&user, "user", "", "user email: the author of the commits this token makes")
+	f.StringVar(&name, "name", "", "token name")
+	f.StringArrayVar(&perms, "permission", nil, "permission (repeatable): "+strings.Join(server.KnownPermissions, ", "))
+	tok.AddCommand(add)
+	return tok
+}

@@ -1,0 +1,406 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/personaregistry/personas/registry"
+)
+
+// Helpers shared by the registry tests: real git repositories made with the
+// git command line, with a fixed identity and a fixed date per commit so
+// that nothing depends on the user's configuration or the clock.
+
+// testEpoch is the committer time of the first commit a testRepo makes;
+// each later commit is one minute later.
+var testEpoch = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+
+const (
+	testAuthor    = "alice@example.com"
+	testCommitter = "committer@example.com"
+)
+
+// needGit skips the test when there is no git binary.
+func needGit(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git binary not found: ", err)
+	}
+}
+
+// testRepo is a git worktree in a temporary directory.
+type testRepo struct {
+	t     testing.TB
+	Dir   string
+	ticks int // commits made, for their dates
+}
+
+// newTestRepo runs `git init -b main` in a new temporary directory.
+func newTestRepo(t testing.TB) *testRepo {
+	t.Helper()
+	needGit(t)
+	r := &testRepo{t: t, Dir: t.TempDir()}
+	r.Git("init", "--quiet", "-b", "main")
+	return r
+}
+
+// gitEnv is the environment of every git command of the tests: no user or
+// system configuration, a fixed identity and dates.
+func gitEnv(authorEmail, committerEmail string, authorDate, committerDate time.Time) []string {
+	return append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL="+os.DevNull,
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=Test Author",
+		"GIT_AUTHOR_EMAIL="+authorEmail,
+		"GIT_COMMITTER_NAME=Test Committer",
+		"GIT_COMMITTER_EMAIL="+committerEmail,
+		"GIT_AUTHOR_DATE="+authorDate.Format(time.RFC3339),
+		"GIT_COMMITTER_DATE="+committerDate.Format(time.RFC3339),
+	)
+}
+
+// runGit runs git in dir with env and returns its trimmed standard output;
+// a failure fails the test.
+func runGit(t testing.TB, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return strings.TrimSpace(stdout.String())
+}
+
+// nextTime is the date of the next commit.
+func (r *testRepo) nextTime() time.Time {
+	return testEpoch.Add(time.Duration(r.ticks) * time.Minute)
+}
+
+// Git runs a git command in the repository (dates: those of the next commit).
+func (r *testRepo) Git(args ...string) string {
+	r.t.Helper()
+	d := r.nextTime()
+	return runGit(r.t, r.Dir, gitEnv(testAuthor, testCommitter, d, d), args...)
+}
+
+// Write writes a file (creating its directories).
+func (r *testRepo) Write(path, content string) {
+	r.t.Helper()
+	full := filepath.Join(r.Dir, filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// Remove removes a file of the worktree.
+func (r *testRepo) Remove(path string) {
+	r.t.Helper()
+	if err := os.Remove(filepath.Join(r.Dir, filepath.FromSlash(path))); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// commitOpts override the identity and dates of one commit.
+type commitOpts struct {
+	AuthorEmail    string
+	CommitterEmail string
+	AuthorDate     time.Time
+	CommitterDate  time.Time
+}
+
+// Commit stages everything and commits it, returning the commit id.
+func (r *testRepo) Commit(msg string) string {
+	r.t.Helper()
+	return r.CommitWith(msg, commitOpts{})
+}
+
+// CommitWith is Commit with another identity or dates.
+func (r *testRepo) CommitWith(msg string, o commitOpts) string {
+	r.t.Helper()
+	d := r.nextTime()
+	r.ticks++
+	if o.AuthorEmail == "" {
+		o.AuthorEmail = testAuthor
+	}
+	if o.CommitterEmail == "" {
+		o.CommitterEmail = testCommitter
+	}
+	if o.AuthorDate.IsZero() {
+		o.AuthorDate = d
+	}
+	if o.CommitterDate.IsZero() {
+		o.CommitterDate = d
+	}
+	env := gitEnv(o.AuthorEmail, o.CommitterEmail, o.AuthorDate, o.CommitterDate)
+	runGit(r.t, r.Dir, env, "add", "-A")
+	runGit(r.t, r.Dir, env, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
+	return runGit(r.t, r.Dir, env, "rev-parse", "HEAD")
+}
+
+// Head returns the commit of refs/heads/main.
+func (r *testRepo) Head() string {
+	r.t.Helper()
+	return r.Git("rev-parse", "refs/heads/main")
+}
+
+// CommitTime returns the committer time of a commit, in UTC.
+func (r *testRepo) CommitTime(commit string) time.Time {
+	r.t.Helper()
+	out := r.Git("show", "-s", "--format=%cI", commit)
+	tm, err := time.Parse(time.RFC3339, out)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return tm.UTC()
+}
+
+// personaYAML renders a persona file with the required keys and any extra lines.
+func personaYAML(id, name, role, background string, extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "id: %s\nname: %s\nrole: %s\nbackground: %q\n", id, name, role, background)
+	for _, l := range extra {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// openRegistry opens a registry on dir (NoCache unless opts say otherwise
+// through openRegistryOpts) and closes it at the end of the test.
+func openRegistry(t testing.TB, dir string) *registry.Registry {
+	t.Helper()
+	return openRegistryOpts(t, registry.Options{Repo: dir, NoCache: true, PollInterval: -1})
+}
+
+func openRegistryOpts(t testing.TB, opts registry.Options) *registry.Registry {
+	t.Helper()
+	reg, err := registry.Open(opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", opts.Repo, err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	return reg
+}
+
+// refresh refreshes the registry and fails the test on an error.
+func refresh(t testing.TB, reg *registry.Registry) *registry.Snapshot {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	snap, err := reg.Refresh(ctx)
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if snap == nil {
+		t.Fatal("Refresh returned a nil snapshot")
+	}
+	return snap
+}
+
+// freshSnapshot indexes the repository at dir from scratch (no cache).
+func freshSnapshot(t testing.TB, dir string) *registry.Snapshot {
+	t.Helper()
+	return refresh(t, openRegistry(t, dir))
+}
+
+// mustPersona returns the persona with the id or fails the test.
+func mustPersona(t testing.TB, s *registry.Snapshot, id string) *registry.Persona {
+	t.Helper()
+	p, ok := s.Persona(id)
+	if !ok {
+		t.Fatalf("persona %s not in the snapshot at %s (has %v)", id, short(s.Head), personaIDs(s))
+	}
+	return p
+}
+
+func personaIDs(s *registry.Snapshot) []string {
+	var ids []string
+	for _, p := range s.Personas() {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
+
+// versionCommits lists the commit of each version, oldest first.
+func versionCommits(p *registry.Persona) []string {
+	out := make([]string, len(p.Versions))
+	for i, v := range p.Versions {
+		out[i] = v.Commit
+	}
+	return out
+}
+
+func short(c string) string {
+	if len(c) > 8 {
+		return c[:8]
+	}
+	return c
+}
+
+// checkVersions asserts the versions of a persona: their numbers are 1..n
+// and their commits are want.
+func checkVersions(t testing.TB, p *registry.Persona, want ...string) {
+	t.Helper()
+	got := versionCommits(p)
+	if !slices.Equal(got, want) {
+		t.Errorf("persona %s: version commits = %v, want %v", p.ID, shorts(got), shorts(want))
+	}
+	for i, v := range p.Versions {
+		if v.Number != i+1 {
+			t.Errorf("persona %s: Versions[%d].Number = %d, want %d", p.ID, i, v.Number, i+1)
+		}
+	}
+}
+
+func shorts(cs []string) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = short(c)
+	}
+	return out
+}
+
+// checkUpdated asserts the commit that last updated a persona.
+func checkUpdated(t testing.TB, p *registry.Persona, commit string) {
+	t.Helper()
+	if p.UpdatedCommit != commit {
+		t.Errorf("persona %s: UpdatedCommit = %s, want %s", p.ID, short(p.UpdatedCommit), short(commit))
+	}
+}
+
+// checkNoProblems asserts a snapshot has no problems.
+func checkNoProblems(t testing.TB, s *registry.Snapshot) {
+	t.Helper()
+	if len(s.Problems) > 0 {
+		t.Errorf("unexpected problems: %+v", s.Problems)
+	}
+}
+
+// findProblem returns the problems reported for a path.
+func problemsAt(s *registry.Snapshot, path string) []registry.Problem {
+	var out []registry.Problem
+	for _, p := range s.Problems {
+		if p.Path == path {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// dumpSnapshot renders everything a snapshot says, deterministically, so
+// that two snapshots can be compared as text. Absent and empty lists and
+// maps are the same value (the API renders both as empty).
+func dumpSnapshot(s *registry.Snapshot) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "head %s\nhead_time %s\ncommits %d\n", s.Head, fmtTime(s.HeadTime), s.Commits)
+	for _, p := range s.Personas() {
+		fmt.Fprintf(&b, "persona %s\n", p.ID)
+		fmt.Fprintf(&b, "  name %q\n  role %q\n  tags %s\n  deleted %v\n  path %s\n", p.Name, p.Role, fmtTags(p.Tags), p.IsDeleted, p.Path)
+		fmt.Fprintf(&b, "  created %s %s %s\n", fmtTime(p.CreatedAt), p.Creator, p.CreatedCommit)
+		fmt.Fprintf(&b, "  updated %s %s %s\n", fmtTime(p.UpdatedAt), p.UpdatedBy, p.UpdatedCommit)
+		fmt.Fprintf(&b, "  unit_tests %v\n", s.UnitTests(p.ID))
+		if l := p.Latest(); l != nil {
+			fmt.Fprintf(&b, "  latest %d\n", l.Number)
+		}
+		for _, v := range p.Versions {
+			fmt.Fprintf(&b, "  version %d %s %s %s\n", v.Number, v.Commit, fmtTime(v.CreatedAt), v.Creator)
+			fmt.Fprintf(&b, "    background %q\n", v.Background)
+			fmt.Fprintf(&b, "    preferred_language %s\n    timezone %s\n", fmtPtr(v.PreferredLanguage), fmtPtr(v.Timezone))
+			fmt.Fprintf(&b, "    user_models %q\n", append([]string{}, v.UserModels...))
+			fmt.Fprintf(&b, "    nonsensitive %s\n    sensitive %s\n", fmtMap(v.NonsensitiveUserVariables), fmtMap(v.SensitiveUserVariables))
+		}
+	}
+	probs := slices.Clone(s.Problems)
+	sort.Slice(probs, func(i, j int) bool {
+		return fmt.Sprint(probs[i]) < fmt.Sprint(probs[j])
+	})
+	for _, p := range probs {
+		fmt.Fprintf(&b, "problem %s:%d:%d %s (%s)\n", p.Path, p.Line, p.Column, p.Message, p.Commit)
+	}
+	fmt.Fprintf(&b, "version_count %d\n", s.VersionCount())
+	return b.String()
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "zero"
+	}
+	return t.Format(time.RFC3339Nano) + "/" + t.Location().String()
+}
+
+func fmtPtr(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return fmt.Sprintf("%q", *s)
+}
+
+func fmtTags(m map[string]*string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%q:%s", k, fmtPtr(m[k]))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func fmtMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%q:%q", k, m[k])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// diffDumps returns the first differing lines of two dumps, for messages.
+func diffDumps(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := 0; i < max(len(la), len(lb)) && len(out) < 12; i++ {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			out = append(out, fmt.Sprintf("line %d:\n  - %s\n  + %s", i+1, x, y))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// checkSameAsFresh asserts that snap equals a snapshot built from scratch
+// by a new registry without cache.
+func checkSameAsFresh(t testing.TB, dir string, snap *registry.Snapshot) {
+	t.Helper()
+	want := dumpSnapshot(freshSnapshot(t, dir))
+	if got := dumpSnapshot(snap); got != want {
+		t.Errorf("snapshot differs from a fresh index (- got, + fresh):\n%s", diffDumps(got, want))
+	}
+}

@@ -1,0 +1,312 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/personaregistry/personas/schema"
+)
+
+// Author is who a write is made for: the authenticated user.
+type Author struct {
+	Name  string
+	Email string
+}
+
+// NewPersona is the body of a create: descriptive fields and the first version.
+type NewPersona struct {
+	Name    string
+	Role    string
+	Tags    map[string]*string
+	Content Content
+}
+
+// WriteResult says what a write committed.
+type WriteResult struct {
+	ID      string
+	Version int    // the version made, for create and new version
+	Commit  string // the commit on the branch ("" when nothing changed)
+}
+
+// maxWriteAttempts bounds retries when the branch moves under a write.
+const maxWriteAttempts = 20
+
+// change is what a write computes on a snapshot: a file edit and a message,
+// or an error. It is recomputed on the new head when the branch moved.
+type writePlan struct {
+	edit    treeEdit
+	subject string
+	id      string
+	version int
+	noop    bool
+}
+
+// WritableReason returns why writes are refused on this repository, or "".
+// Writes need a bare repository or a served branch not checked out.
+func (r *Registry) WritableReason() string {
+	if r.store.bare {
+		return ""
+	}
+	head, err := os.ReadFile(r.store.gitDir + "/HEAD")
+	if err != nil {
+		return fmt.Sprintf("cannot read HEAD: %v", err)
+	}
+	if strings.TrimSpace(string(head)) == "ref: refs/heads/"+r.opts.Branch {
+		return fmt.Sprintf("branch %s is checked out in the worktree %s; serve a bare clone (git clone --bare) "+
+			"or a branch that is not checked out", r.opts.Branch, r.opts.Repo)
+	}
+	return ""
+}
+
+// Create commits a new persona file and returns its id.
+// Errors: ECONFLICT when a live persona has the name; EINVALID for fields
+// that break the file's rules.
+func (r *Registry) Create(ctx context.Context, a Author, in NewPersona) (WriteResult, error) {
+	id := schema.NewID(time.Now())
+	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
+		if p, ok := s.PersonaByName(strings.TrimSpace(in.Name)); ok {
+			return writePlan{}, Errorf(ECONFLICT, "a live persona is already named %q (id %s)", p.Name, p.ID)
+		}
+		f := &schema.Persona{ID: id, Name: in.Name, Role: in.Role, Tags: in.Tags}
+		setContent(f, in.Content)
+		f.Normalize()
+		data := schema.Render(f, "")
+		if err := validateFile(data, "initial_version"); err != nil {
+			return writePlan{}, err
+		}
+		p, err := r.freePersonaPath(head, schema.Slug(in.Name))
+		if err != nil {
+			return writePlan{}, err
+		}
+		return writePlan{edit: treeEdit{path: p, data: data}, id: id, version: 1,
+			subject: fmt.Sprintf("Create persona %s\n\nPersona-Id: %s\n", in.Name, id)}, nil
+	})
+}
+
+// NewVersion commits new versioned content for a persona. expect, when not
+// zero, must be the next version number.
+// Errors: ENOTFOUND for an unknown or deleted persona; EPRECONDITION when
+// expect is not the next number; ECONFLICT when the content equals the
+// latest version; EINVALID for bad fields.
+func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect int, c Content) (WriteResult, error) {
+	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
+		p, err := livePersona(s, id)
+		if err != nil {
+			return writePlan{}, err
+		}
+		next := len(p.Versions) + 1
+		if expect != 0 && expect != next {
+			return writePlan{}, Errorf(EPRECONDITION, "version %d is not the next version of %s: the next is %d", expect, p.Name, next)
+		}
+		normalizeContent(&c)
+		if last := p.Latest(); last != nil && last.Equal(&c) {
+			return writePlan{}, Errorf(ECONFLICT, "the content is identical to version %d of %s", last.Number, p.Name)
+		}
+		data, err := r.store.readFile(head, p.Path)
+		if err != nil || data == nil {
+			return writePlan{}, fmt.Errorf("read %s: %w", p.Path, errors.Join(err, errors.New("file missing")))
+		}
+		f := &schema.Persona{}
+		setContent(f, c)
+		f.Normalize()
+		out, err := schema.EditVersioned(data, f)
+		if err != nil {
+			return writePlan{}, Errorf(ECONFLICT, "the file %s can't be edited: %v", p.Path, err)
+		}
+		if err := validateFile(out, ""); err != nil {
+			return writePlan{}, err
+		}
+		return writePlan{edit: treeEdit{path: p.Path, data: out}, id: id, version: next,
+			subject: fmt.Sprintf("Version %d of %s\n\nPersona-Id: %s\n", next, p.Name, id)}, nil
+	})
+}
+
+// UpdateTags replaces a persona's tags (no new version). nil tags change nothing.
+// Errors: ENOTFOUND; EINVALID for bad tags.
+func (r *Registry) UpdateTags(ctx context.Context, a Author, id string, tags map[string]*string) (WriteResult, error) {
+	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
+		p, err := livePersona(s, id)
+		if err != nil {
+			return writePlan{}, err
+		}
+		if tags == nil || tagsEqual(tags, p.Tags) {
+			return writePlan{id: id, noop: true}, nil
+		}
+		data, err := r.store.readFile(head, p.Path)
+		if err != nil || data == nil {
+			return writePlan{}, fmt.Errorf("read %s: %w", p.Path, errors.Join(err, errors.New("file missing")))
+		}
+		out, err := schema.EditTags(data, tags)
+		if err != nil {
+			return writePlan{}, Errorf(ECONFLICT, "the file %s can't be edited: %v", p.Path, err)
+		}
+		if err := validateFile(out, ""); err != nil {
+			return writePlan{}, err
+		}
+		return writePlan{edit: treeEdit{path: p.Path, data: out}, id: id,
+			subject: fmt.Sprintf("Retag %s\n\nPersona-Id: %s\n", p.Name, id)}, nil
+	})
+}
+
+// Delete removes a persona's file.
+// Errors: ENOTFOUND for an unknown or already deleted persona;
+// EPRECONDITION when a unit test references it.
+func (r *Registry) Delete(ctx context.Context, a Author, id string) (WriteResult, error) {
+	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
+		p, err := livePersona(s, id)
+		if err != nil {
+			return writePlan{}, err
+		}
+		if tests := s.UnitTests(id); len(tests) > 0 {
+			return writePlan{}, Errorf(EPRECONDITION, "%s is referenced by unit tests (%s): delete or change them first",
+				p.Name, strings.Join(tests, ", "))
+		}
+		return writePlan{edit: treeEdit{path: p.Path}, id: id,
+			subject: fmt.Sprintf("Delete persona %s\n\nPersona-Id: %s\n", p.Name, id)}, nil
+	})
+}
+
+func livePersona(s *Snapshot, id string) (*Persona, error) {
+	p, ok := s.Persona(id)
+	if !ok {
+		return nil, Errorf(ENOTFOUND, "no persona with id %s", id)
+	}
+	if p.IsDeleted {
+		return nil, Errorf(ENOTFOUND, "persona %s (%s) is deleted", id, p.Name)
+	}
+	return p, nil
+}
+
+func setContent(f *schema.Persona, c Content) {
+	f.Background, f.PreferredLanguage, f.Timezone = c.Background, c.PreferredLanguage, c.Timezone
+	f.UserModels, f.NonsensitiveUserVariables, f.SensitiveUserVariables = c.UserModels, c.NonsensitiveUserVariables, c.SensitiveUserVariables
+}
+
+func normalizeContent(c *Content) {
+	f := &schema.Persona{}
+	setContent(f, *c)
+	f.Normalize()
+	*c = contentOf(f)
+}
+
+// validateFile lints a file about to be written; errors become EINVALID
+// with the offending fields (prefix puts versioned fields under a body key).
+func validateFile(data []byte, prefix string) error {
+	_, _, findings := schema.ParsePersona("", data)
+	var fields []FieldError
+	var msgs []string
+	for _, f := range findings {
+		if f.Severity == schema.SeverityWarning {
+			continue
+		}
+		loc := []string{"body"}
+		if f.Field != "" {
+			parts := strings.Split(f.Field, ".")
+			if prefix != "" && isVersionedField(parts[0]) {
+				loc = append(loc, prefix)
+			}
+			loc = append(loc, parts...)
+		}
+		fields = append(fields, FieldError{Loc: loc, Msg: f.Message})
+		msgs = append(msgs, f.Message)
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: strings.Join(msgs, "; "), Fields: fields}
+}
+
+func isVersionedField(f string) bool {
+	switch f {
+	case "background", "preferred_language", "timezone", "user_models", "nonsensitive_user_variables", "sensitive_user_variables":
+		return true
+	}
+	return false
+}
+
+// freePersonaPath returns <dir>/<slug>.yaml, with -2, -3 … when taken.
+func (r *Registry) freePersonaPath(head plumbing.Hash, slug string) (string, error) {
+	for i := 1; i < 1000; i++ {
+		name := slug + ".yaml"
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d.yaml", slug, i)
+		}
+		p := path.Join(r.ix.dir, name)
+		exists, err := r.store.fileExists(head, p)
+		if err != nil {
+			return "", err
+		}
+		if !exists {
+			return p, nil
+		}
+	}
+	return "", Errorf(ECONFLICT, "no free file name for %s", slug)
+}
+
+// write runs a write on the owner goroutine: bring the snapshot to the
+// branch head, plan the change on it, commit, and move the branch with a
+// compare-and-swap. If the branch moved, the change is planned again on the
+// new head. It returns once the snapshot includes the commit.
+func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plumbing.Hash) (writePlan, error)) (WriteResult, error) {
+	var res WriteResult
+	err := r.do(ctx, func() error {
+		for attempt := 0; attempt < maxWriteAttempts; attempt++ {
+			if err := r.refresh(ctx); err != nil {
+				return err
+			}
+			head := r.state.Head
+			p, err := plan(r.snap.Load(), head)
+			if err != nil {
+				return err
+			}
+			res = WriteResult{ID: p.id, Version: p.version}
+			if p.noop {
+				return nil
+			}
+			commit, err := r.commitPlan(head, a, p)
+			if err != nil {
+				return err
+			}
+			switch err := r.store.updateRef(r.opts.Branch, head, commit); {
+			case err == nil:
+				res.Commit = commit.String()
+				return r.refresh(ctx)
+			case errors.Is(err, errRefMoved), errors.Is(err, errRefLocked):
+				r.log.Info("branch moved during a write; retrying on the new head", "attempt", attempt+1, "reason", err)
+				time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			default:
+				return err
+			}
+		}
+		return Errorf(ECONFLICT, "the branch kept moving; the write was not made, try again")
+	})
+	return res, err
+}
+
+func (r *Registry) commitPlan(head plumbing.Hash, a Author, p writePlan) (plumbing.Hash, error) {
+	root := plumbing.ZeroHash
+	if !head.IsZero() {
+		ci, err := r.store.commit(head)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		root = ci.Tree
+	}
+	tree, err := r.store.editTree(root, p.edit)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
+	}
+	sig := object.Signature{Name: a.Name, Email: a.Email, When: time.Now().UTC().Truncate(time.Second)}
+	if sig.Name == "" {
+		sig.Name = a.Email
+	}
+	return r.store.writeCommit(tree, head, sig, p.subject)
+}

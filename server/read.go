@@ -1,0 +1,159 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/personaregistry/personas/registry"
+)
+
+const snapshotKey = "snapshot"
+
+// withSnapshot pins the current snapshot for the request, sets the ETag
+// (the served head) and answers If-None-Match with 304.
+func (s *Server) withSnapshot(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		snap := s.reg.Snapshot()
+		if snap == nil {
+			return registry.Errorf(registry.EUNAVAILABLE, "the index is still being built; retry shortly")
+		}
+		etag := `"` + snap.Head + s.redactTag(c) + `"`
+		if snap.Head == "" {
+			etag = `"empty` + s.redactTag(c) + `"`
+		}
+		c.Response().Header().Set("ETag", etag)
+		if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+			return c.NoContent(http.StatusNotModified)
+		}
+		c.Set(snapshotKey, snap)
+		return next(c)
+	}
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func snapshotOf(c *echo.Context) *registry.Snapshot {
+	return c.Get(snapshotKey).(*registry.Snapshot)
+}
+
+// listResponse is the body of the list endpoint.
+type listResponse struct {
+	Personas          []PersonaInstance   `json:"simulation_personas"`
+	HasMore           bool                `json:"has_more"`
+	ContinuationToken *int                `json:"continuation_token"`
+	FilterValues      *filterValuesObject `json:"filter_values"`
+}
+
+type filterValuesObject struct {
+	Creators []UserInfo `json:"creators"`
+	Tags     []string   `json:"tags"`
+	Roles    []string   `json:"roles"`
+}
+
+func (s *Server) list(c *echo.Context) error {
+	q, err := listQuery(c.QueryParams(), s.org)
+	if err != nil {
+		return err
+	}
+	snap := snapshotOf(c)
+	res := snap.List(q)
+	out := listResponse{Personas: make([]PersonaInstance, len(res.Personas))}
+	for i, p := range res.Personas {
+		out.Personas[i] = NewPersonaInstance(p, s.org)
+	}
+	if res.HasMore {
+		out.HasMore, out.ContinuationToken = true, &res.Next
+	}
+	if q.Offset == 0 {
+		fv := snap.FilterValues()
+		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
+		for i, u := range fv.Creators {
+			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
+		}
+		out.FilterValues = obj
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// searchResponse is the body of the search endpoint.
+type searchResponse struct {
+	Personas []PersonaInstance `json:"simulation_personas"`
+}
+
+func (s *Server) search(c *echo.Context) error {
+	text, f, err := searchQuery(c.QueryParams(), s.org)
+	if err != nil {
+		return err
+	}
+	hits := snapshotOf(c).Search(text, f)
+	out := searchResponse{Personas: make([]PersonaInstance, len(hits))}
+	for i, p := range hits {
+		out.Personas[i] = NewPersonaInstance(p, s.org)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// versionsResponse is the body of the versions endpoint.
+type versionsResponse struct {
+	Versions          []PersonaVersion `json:"simulation_persona_versions"`
+	HasMore           bool             `json:"has_more"`
+	ContinuationToken *int             `json:"continuation_token"`
+}
+
+func (s *Server) versions(c *echo.Context) error {
+	id, err := personaID(c)
+	if err != nil {
+		return err
+	}
+	q, err := versionQuery(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	res, err := snapshotOf(c).Versions(id, q)
+	if err != nil {
+		return err
+	}
+	redact := s.redacts(c)
+	out := versionsResponse{Versions: make([]PersonaVersion, len(res.Versions))}
+	for i, v := range res.Versions {
+		out.Versions[i] = NewPersonaVersion(res.Persona, v, s.org, redact)
+	}
+	if res.HasMore {
+		out.HasMore, out.ContinuationToken = true, &res.Next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// personaID reads and checks the id path parameter.
+func personaID(c *echo.Context) (string, error) {
+	id := c.Param("id")
+	if !idPattern.MatchString(id) {
+		return "", &registry.Error{Code: registry.EINVALID,
+			Message: "invalid simulation_persona_id: want 24 lowercase hex digits",
+			Fields:  []registry.FieldError{{Loc: []string{"path", "simulation_persona_id"}, Msg: "want 24 lowercase hex digits"}}}
+	}
+	return id, nil
+}
+
+// problemsResponse is the body of the problems endpoint (extension).
+type problemsResponse struct {
+	Problems []registry.Problem `json:"problems"`
+}
+
+func (s *Server) problems(c *echo.Context) error {
+	ps := snapshotOf(c).Problems
+	if ps == nil {
+		ps = []registry.Problem{}
+	}
+	return c.JSON(http.StatusOK, problemsResponse{Problems: ps})
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/personaregistry/personas/registry"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Config says what a Server serves and how.
+type Config struct {
+	Registry *registry.Registry
+	Org      string
+	Logger   *slog.Logger
+	// Auth checks credentials; nil means no tokens are configured (writes refused).
+	Auth *Auth
+	// ReadOnly refuses writes with 403 and ReadOnlyReason.
+	ReadOnly       bool
+	ReadOnlyReason string
+	// RequireAuthForReads makes reads need a valid token too.
+	RequireAuthForReads bool
+	// RedactSensitive hides sensitive_user_variables from callers without
+	// the Modify permission.
+	RedactSensitive bool
+}
+
+// Server is the HTTP API. Create it with New, start it with Serve on a
+// listener, stop it with Shutdown.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *registry.Registry
+	org     string
+	echo    *echo.Echo
+	http    *http.Server
+	metrics *metrics
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, org: cfg.Org}
+	s.metrics = newMetrics(cfg.Registry)
+	e := echo.NewWithConfig(echo.Config{Logger: cfg.Logger, HTTPErrorHandler: s.handleError, NoGroupAutoRegister404Routes: true})
+	e.Use(s.logRequests, s.countRequests, middleware.Recover(), middleware.BodyLimit(MaxBodyBytes),
+		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	s.echo = e
+	s.routes()
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.GET("/openapi.json", s.openapi)
+	base := "/v1/:org/simulation/persona"
+	g := e.Group(base, s.checkOrg)
+	both := func(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		g.Add(method, path, h, m...)
+		if path != "" && path[len(path)-1] == '/' && len(path) > 1 {
+			g.Add(method, path[:len(path)-1], h, m...)
+		} else if path == "/" {
+			g.Add(method, "", h, m...)
+		}
+	}
+	read := []echo.MiddlewareFunc{s.authRead, s.withSnapshot}
+	both(http.MethodGet, "/", s.list, read...)
+	both(http.MethodGet, "/search", s.search, read...)
+	both(http.MethodGet, "/problems", s.problems, read...)
+	both(http.MethodGet, "/:id/version/", s.versions, read...)
+	s.writeRoutes(both)
+}
+
+// Handler returns the HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve answers requests on ln until Shutdown. It returns nil after a
+// graceful shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+// Collectors are the server's Prometheus collectors (registered on its own registry).
+func (s *Server) Collectors() []prometheus.Collector { return s.metrics.collectors() }
+
+// checkOrg answers 404 for an organization this process does not serve.
+func (s *Server) checkOrg(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if org := c.Param("org"); org != s.org {
+			return registry.Errorf(registry.ENOTFOUND, "organization %q is not served here (this server serves %q)", org, s.org)
+		}
+		return next(c)
+	}
+}

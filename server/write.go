@@ -1,0 +1,204 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/personaregistry/personas/registry"
+)
+
+// versionBody is a version's content in a request (initial_version, or the
+// body of a new version).
+type versionBody struct {
+	Background                *string           `json:"background"`
+	PreferredLanguage         *string           `json:"preferred_language"`
+	Timezone                  *string           `json:"timezone"`
+	UserModels                []string          `json:"user_models"`
+	NonsensitiveUserVariables map[string]string `json:"nonsensitive_user_variables"`
+	SensitiveUserVariables    map[string]string `json:"sensitive_user_variables"`
+}
+
+type createBody struct {
+	Name           *string            `json:"name"`
+	Role           *string            `json:"role"`
+	Tags           map[string]*string `json:"tags"`
+	InitialVersion *versionBody       `json:"initial_version"`
+}
+
+type tagsBody struct {
+	Tags map[string]*string `json:"tags"`
+}
+
+func (s *Server) writeRoutes(add func(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc)) {
+	add(http.MethodPost, "/", s.create, s.requirePermission(PermCreate))
+	add(http.MethodPost, "/:id/version/", s.newVersion, s.requirePermission(PermModify))
+	add(http.MethodPost, "/:id/", s.retag, s.requirePermission(PermModify))
+	add(http.MethodDelete, "/:id/", s.delete, s.requirePermission(PermDelete))
+}
+
+func author(c *echo.Context) registry.Author {
+	p := principalOf(c)
+	return registry.Author{Name: p.Token.Name, Email: p.Token.User}
+}
+
+func (s *Server) create(c *echo.Context) error {
+	var b createBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	var missing []registry.FieldError
+	for name, v := range map[string]*string{"name": b.Name, "role": b.Role} {
+		if v == nil || strings.TrimSpace(*v) == "" {
+			missing = append(missing, registry.FieldError{Loc: []string{"body", name}, Msg: "required: a non-empty string"})
+		}
+	}
+	if b.InitialVersion == nil {
+		missing = append(missing, registry.FieldError{Loc: []string{"body", "initial_version"}, Msg: "required: an object with at least background"})
+	} else if b.InitialVersion.Background == nil || strings.TrimSpace(*b.InitialVersion.Background) == "" {
+		missing = append(missing, registry.FieldError{Loc: []string{"body", "initial_version", "background"}, Msg: "required: a non-empty string"})
+	}
+	if len(missing) > 0 {
+		return fieldsError(missing)
+	}
+	res, err := s.reg.Create(c.Request().Context(), author(c), registry.NewPersona{
+		Name: strings.TrimSpace(*b.Name), Role: strings.TrimSpace(*b.Role), Tags: b.Tags, Content: b.InitialVersion.content(),
+	})
+	if err != nil {
+		return err
+	}
+	s.audit(c, "create", res)
+	return c.JSON(http.StatusCreated, map[string]string{"simulation_persona_id": res.ID})
+}
+
+func (v *versionBody) content() registry.Content {
+	c := registry.Content{PreferredLanguage: v.PreferredLanguage, Timezone: v.Timezone, UserModels: v.UserModels,
+		NonsensitiveUserVariables: v.NonsensitiveUserVariables, SensitiveUserVariables: v.SensitiveUserVariables}
+	if v.Background != nil {
+		c.Background = *v.Background
+	}
+	return c
+}
+
+func (s *Server) newVersion(c *echo.Context) error {
+	id, err := personaID(c)
+	if err != nil {
+		return err
+	}
+	expect := 0
+	if raw := c.QueryParam("version"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return invalid([]string{"query", "version"}, fmt.Sprintf("%q: want a positive integer", raw))
+		}
+		expect = n
+	}
+	var b versionBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.Background == nil || strings.TrimSpace(*b.Background) == "" {
+		return fieldsError([]registry.FieldError{{Loc: []string{"body", "background"}, Msg: "required: a non-empty string"}})
+	}
+	res, err := s.reg.NewVersion(c.Request().Context(), author(c), id, expect, b.content())
+	if err != nil {
+		return err
+	}
+	s.audit(c, "version", res)
+	return c.JSON(http.StatusCreated, map[string]int{"version": res.Version})
+}
+
+func (s *Server) retag(c *echo.Context) error {
+	id, err := personaID(c)
+	if err != nil {
+		return err
+	}
+	var b tagsBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	res, err := s.reg.UpdateTags(c.Request().Context(), author(c), id, b.Tags)
+	if err != nil {
+		return err
+	}
+	s.audit(c, "retag", res)
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) delete(c *echo.Context) error {
+	id, err := personaID(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.reg.Delete(c.Request().Context(), author(c), id)
+	if err != nil {
+		return err
+	}
+	s.audit(c, "delete", res)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// audit writes one log line per write: who, what, which commit.
+func (s *Server) audit(c *echo.Context, action string, res registry.WriteResult) {
+	p := principalOf(c)
+	s.log.Info("audit", "action", action, "persona", res.ID, "version", res.Version, "commit", res.Commit,
+		"user", p.Token.User, "token", p.Token.Name, "remote", c.RealIP())
+}
+
+func fieldsError(fields []registry.FieldError) error {
+	msgs := make([]string, len(fields))
+	for i, f := range fields {
+		msgs[i] = strings.Join(f.Loc[1:], ".") + ": " + f.Msg
+	}
+	return &registry.Error{Code: registry.EINVALID, Message: "invalid body: " + strings.Join(msgs, "; "), Fields: fields}
+}
+
+// decodeBody reads a JSON object body strictly: unknown fields and wrong
+// types are 422 naming the field.
+func decodeBody(c *echo.Context, v any) error {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		return invalid([]string{"body"}, "could not read the body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if dec.More() {
+		return invalid([]string{"body"}, "trailing data after the JSON object")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		loc := append([]string{"body"}, strings.Split(te.Field, ".")...)
+		if te.Field == "" {
+			loc = []string{"body"}
+		}
+		return fieldsError([]registry.FieldError{{Loc: loc, Msg: fmt.Sprintf("want %s, got JSON %s", te.Type.String(), te.Value)}})
+	case errors.As(err, &se):
+		return invalid([]string{"body"}, fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se))
+	case errors.Is(err, io.EOF):
+		return invalid([]string{"body"}, "a JSON object is required")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fieldsError([]registry.FieldError{{Loc: []string{"body", name}, Msg: "unknown field"}})
+	}
+	return invalid([]string{"body"}, err.Error())
+}
