@@ -7,15 +7,15 @@ import (
 
 // Error codes. The server maps each to one HTTP status.
 const (
-	ECONFLICT     = "conflict"      // the change conflicts with the current state (409)
-	EINTERNAL     = "internal"      // a fault of ours; details are logged, not shown (500)
-	EINVALID      = "invalid"       // malformed input: a parameter or field breaks its rules (422)
-	ENOTFOUND     = "not_found"     // no such persona, version or organization (404)
-	EPRECONDITION = "precondition"  // well-formed but not allowed now, e.g. a wrong version number (400)
-	EUNAUTHORIZED = "unauthorized"  // missing or bad credentials (401)
-	EFORBIDDEN    = "forbidden"     // credentials lack a permission, or writes are off (403)
-	ERATELIMIT    = "rate_limited"  // too many requests for this token (429)
-	EUNAVAILABLE  = "unavailable"   // not ready yet, or shutting down (503)
+	ECONFLICT     = "conflict"     // the change conflicts with the current state (409)
+	EINTERNAL     = "internal"     // a fault of ours; details are logged, not shown (500)
+	EINVALID      = "invalid"      // malformed input: a parameter or field breaks its rules (422)
+	ENOTFOUND     = "not_found"    // no such persona, version or organization (404)
+	EPRECONDITION = "precondition" // well-formed but not allowed now, e.g. a wrong version number (400)
+	EUNAUTHORIZED = "unauthorized" // missing or bad credentials (401)
+	EFORBIDDEN    = "forbidden"    // credentials lack a permission, or writes are off (403)
+	ERATELIMIT    = "rate_limited" // too many requests for this token (429)
+	EUNAVAILABLE  = "unavailable"  // not ready yet, or shutting down (503)
 )
 
 // Error is the one error type of the domain: a code, a message a person can

@@ -128,7 +128,6 @@ func sortTreeEntries(es []object.TreeEntry) {
 	sort.Slice(es, func(i, j int) bool { return key(es[i]) < key(es[j]) })
 }
 
-
 // writeCommit stores a commit of tree on parent.
 func (s *gitStore) writeCommit(tree, parent plumbing.Hash, author object.Signature, message string) (plumbing.Hash, error) {
 	if tree.IsZero() {
@@ -290,4 +289,3 @@ func (s *gitStore) fileExists(commit plumbing.Hash, p string) (bool, error) {
 	data, err := s.readFile(commit, p)
 	return data != nil, err
 }
-

@@ -216,8 +216,8 @@ type VersionQuery struct {
 	From, To   int
 	OnlyLatest bool
 	Desc       bool
-	Limit    int
-	Offset   int
+	Limit      int
+	Offset     int
 }
 
 // VersionResult is one page of versions.
@@ -263,4 +263,3 @@ func (s *Snapshot) Versions(id string, q VersionQuery) (VersionResult, error) {
 	}
 	return res, nil
 }
-

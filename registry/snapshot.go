@@ -2,8 +2,8 @@ package registry
 
 import (
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 )
 

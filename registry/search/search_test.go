@@ -1,0 +1,172 @@
+package search
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+)
+
+var corpus = []Doc{
+	0: {"Alice Walker", "A retired teacher who loves gardening and coffee."},
+	1: {"Bob Stone", "A confused software engineer. The confusion never ends."},
+	2: {"Carmen López", "Profesora de música en Sevilla. Le encanta el café y la guitarra."},
+	3: {"Daichi Sato", "東京に住むエンジニア。コーヒーが好き。"},
+	4: {"Joe", "Grows tomatoes."},
+	5: {"Eve Adams", "Coffee, coffee and more coffee: a barista in Portland."},
+	6: {"Frank Miller", "Software engineer who writes compilers."},
+}
+
+func TestSearch(t *testing.T) {
+	tests := []struct {
+		name  string
+		docs  []Doc // nil means corpus
+		query string
+		limit int // 0 means 10
+		keep  func(int) bool
+		want  []int
+	}{
+		{name: "stemming", query: "confused", want: []int{1}},
+		{name: "stemming other form", query: "confusion", want: []int{1}},
+		{name: "upper case query", query: "CONFUSED", want: []int{1}},
+		{name: "accent-free query finds accented text", query: "cafe", want: []int{2}},
+		{name: "accented query", query: "CAFÉ", want: []int{2}},
+		{name: "spanish name and body", query: "lopez musica", want: []int{2}},
+		{name: "japanese", query: "東京", want: []int{3}},
+		{name: "japanese katakana", query: "コーヒー", want: []int{3}},
+		{name: "OR semantics", query: "tomatoes compilers", want: []int{4, 6}},
+		{name: "more matching terms first", query: "software engineer compilers", want: []int{6, 1}},
+		{
+			name:  "rarer term first, then ties by index",
+			docs:  []Doc{{"", "apple pie"}, {"", "cherry pie"}, {"", "apple tart"}, {"", "apple cake"}},
+			query: "apple cherry", want: []int{1, 0, 2, 3},
+		},
+		{
+			name:  "name boost beats body",
+			docs:  []Doc{{"Sam", "a pilot who flies"}, {"Pilot Pete", "flies planes"}},
+			query: "pilot", want: []int{1, 0},
+		},
+		{
+			name:  "deterministic ties",
+			docs:  []Doc{{"", "other"}, {"", "twin text"}, {"", "other"}, {"", "twin text"}, {"", "twin text"}},
+			query: "twin", want: []int{1, 3, 4},
+		},
+		{
+			name:  "deterministic ties with limit",
+			docs:  []Doc{{"", "twin text"}, {"", "twin text"}, {"", "twin text"}},
+			query: "twin", limit: 2, want: []int{0, 1},
+		},
+		{name: "higher tf first", query: "coffee", want: []int{5, 0}},
+		{name: "limit", query: "coffee", limit: 1, want: []int{5}},
+		{name: "keep filter", query: "coffee", keep: func(d int) bool { return d != 5 }, want: []int{0}},
+		{name: "keep filter rejects all", query: "coffee", keep: func(int) bool { return false }},
+		{name: "negative limit", query: "coffee", limit: -1},
+		{name: "empty query", query: ""},
+		{name: "punctuation only", query: "?!.,;"},
+		{name: "stop words only", query: "the and of"},
+		{name: "unknown term", query: "xylophone"},
+		{name: "empty index", docs: []Doc{}, query: "coffee"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, limit := tt.docs, tt.limit
+			if docs == nil {
+				docs = corpus
+			}
+			if limit == 0 {
+				limit = 10
+			}
+			hits := NewBuilder().Build(docs).Search(tt.query, limit, tt.keep)
+			if got := hitDocs(hits); !slices.Equal(got, tt.want) {
+				t.Errorf("Search(%q) = %v (%v), want %v", tt.query, got, hits, tt.want)
+			}
+			for i, h := range hits {
+				if h.Score <= 0 || i > 0 && !worse(h, hits[i-1]) {
+					t.Errorf("hits not positive and best first: %v", hits)
+				}
+			}
+		})
+	}
+}
+
+func hitDocs(hits []Hit) []int {
+	var docs []int
+	for _, h := range hits {
+		docs = append(docs, h.Doc)
+	}
+	return docs
+}
+
+func TestLen(t *testing.T) {
+	if n := NewBuilder().Build(corpus).Len(); n != len(corpus) {
+		t.Errorf("Len() = %d, want %d", n, len(corpus))
+	}
+}
+
+var cacheQueries = []string{"coffee", "software engineer", "confused", "cafe", "東京", "new", "tomatoes gardening", "word17 word4242"}
+
+// TestBuilderCache rebuilds with one Builder across changing data and
+// checks every build against a fresh Builder.
+func TestBuilderCache(t *testing.T) {
+	var many []Doc // enough distinct terms to make the builder compact its dictionary
+	for i := range 1000 {
+		many = append(many, Doc{fmt.Sprintf("n%d", i), fmt.Sprintf("word%d word%d x%dy x%dz x%dw", i, i+4000, i, i, i)})
+	}
+	changed := slices.Clone(corpus)
+	changed[1].Body = "A new text about coffee."
+	changed = append(changed[:4], changed[5:]...)
+	steps := []struct {
+		name string
+		docs []Doc
+	}{
+		{"initial", corpus},
+		{"same again", corpus},
+		{"one changed one removed", changed},
+		{"many terms", append(slices.Clone(many), corpus...)},
+		{"back to small (compacts)", changed},
+		{"reuse after compaction", append(slices.Clone(corpus), many[:10]...)},
+	}
+	b := NewBuilder()
+	for _, step := range steps {
+		ix, fresh := b.Build(step.docs), NewBuilder().Build(step.docs)
+		for _, q := range cacheQueries {
+			got, want := ix.Search(q, 5, nil), fresh.Search(q, 5, nil)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: Search(%q) = %v, fresh builder gives %v", step.name, q, got, want)
+			}
+		}
+		texts := map[string]bool{}
+		for _, d := range step.docs {
+			texts[d.Name], texts[d.Body] = true, true
+		}
+		if len(b.cache) != len(texts) {
+			t.Errorf("%s: cache holds %d texts, want %d", step.name, len(b.cache), len(texts))
+		}
+	}
+	if len(b.terms) > 1000 || len(b.terms) != len(b.ids) {
+		t.Errorf("dictionary not compacted: %d terms", len(b.terms))
+	}
+}
+
+func TestConcurrentSearch(t *testing.T) {
+	ix := NewBuilder().Build(corpus)
+	want := make([][]Hit, len(cacheQueries))
+	for i, q := range cacheQueries {
+		want[i] = ix.Search(q, 3, nil)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				for i, q := range cacheQueries {
+					if got := ix.Search(q, 3, nil); !reflect.DeepEqual(got, want[i]) {
+						t.Errorf("concurrent Search(%q) = %v, want %v", q, got, want[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
