@@ -24,5 +24,8 @@ lint-samples: build
 run: build
 	./$(BIN) serve --repo . --addr 127.0.0.1:8080
 
+# Go benchmarks, then the history walk against git on a generated repository
+# (10,000 personas, 100,000 commits; generated once under $$TMPDIR, a few minutes).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	registry/repogen/bench-history.sh
