@@ -194,7 +194,8 @@ func isYAMLPath(p string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
-// parse starts (or reuses) the parse of a change's new blob.
+// parse starts (or reuses) the parse of a change's new blob; with no jobs
+// channel it parses at once.
 func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
 	if c.NewHash.IsZero() {
 		return nil
@@ -220,7 +221,12 @@ func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
 		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1, Message: err.Error()}})
 		return f
 	}
-	jobs <- parseJob{data: data, unit: c.unitTest, out: f}
+	j := parseJob{data: data, unit: c.unitTest, out: f}
+	if jobs == nil {
+		j.run()
+	} else {
+		jobs <- j
+	}
 	return f
 }
 

@@ -94,7 +94,7 @@ func (r *Registry) cachePath() string {
 // saveCache writes the state atomically (temp file + rename). Failures are
 // logged: the cache only saves time.
 func (r *Registry) saveCache() {
-	if r.opts.NoCache || r.state.Head.IsZero() {
+	if r.opts.NoCache || r.opts.Rev != "" || r.state.Head.IsZero() {
 		return
 	}
 	start := time.Now()

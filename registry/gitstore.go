@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -99,6 +100,37 @@ func (s *gitStore) resolveBranch(branch string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("resolve branch %s: %w", branch, err)
 	}
 	return ref.Hash(), nil
+}
+
+// resolveRevision resolves a revision (branch, tag, sha, HEAD~2 …) to a commit.
+// Errors: EINVALID when it names no commit.
+func (s *gitStore) resolveRevision(rev string) (plumbing.Hash, error) {
+	repo, err := git.Open(s.st, nil)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("open repository: %w", err)
+	}
+	h, err := repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, Errorf(EINVALID, "revision %q: %v", rev, err)
+	}
+	return *h, nil
+}
+
+// mergeBase returns the best common ancestor of two commits, or zero.
+func (s *gitStore) mergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
+	ca, err := object.GetCommit(s.st, a)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	cb, err := object.GetCommit(s.st, b)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	bases, err := ca.MergeBase(cb)
+	if err != nil || len(bases) == 0 {
+		return plumbing.ZeroHash, err
+	}
+	return bases[0].Hash, nil
 }
 
 // readRaw returns the inflated content of an object.

@@ -14,8 +14,11 @@ import (
 
 // Options say which repository, branch and directories a Registry serves.
 type Options struct {
-	Repo      string // repository path: bare, or a worktree
-	Branch    string // served branch, default "main"
+	Repo   string // repository path: bare, or a worktree
+	Branch string // served branch, default "main"
+	// Rev, when set, indexes this revision (a sha, tag, HEAD~2 …) instead
+	// of following Branch; the snapshot cache is not used.
+	Rev       string
 	Dir       string // persona directory inside the repository, default "personas"
 	UnitTests string // unit-test directory, default "unit_tests"
 	// PollInterval is how often the branch is checked without a file-system
@@ -161,14 +164,14 @@ func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
 
 // refresh runs on the owner goroutine.
 func (r *Registry) refresh(ctx context.Context) error {
-	target, err := r.store.resolveBranch(r.opts.Branch)
+	target, err := r.target()
 	if err != nil {
 		return err
 	}
 	if cur := r.snap.Load(); cur != nil && target == r.state.Head {
 		return nil
 	}
-	if r.snap.Load() == nil && !r.opts.NoCache {
+	if r.snap.Load() == nil && !r.opts.NoCache && r.opts.Rev == "" {
 		r.loadCache()
 	}
 	err = r.advance(ctx, target)
@@ -181,6 +184,14 @@ func (r *Registry) refresh(ctx context.Context) error {
 		return fmt.Errorf("index %s: %w", r.opts.Branch, err)
 	}
 	return nil
+}
+
+// target is the commit to index: the branch head, or Rev.
+func (r *Registry) target() (plumbing.Hash, error) {
+	if r.opts.Rev != "" {
+		return r.store.resolveRevision(r.opts.Rev)
+	}
+	return r.store.resolveBranch(r.opts.Branch)
 }
 
 func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {

@@ -1,0 +1,350 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+)
+
+// Statuses of a persona in a Diff.
+const (
+	StatusCreated  = "created"
+	StatusChanged  = "changed"
+	StatusDeleted  = "deleted"
+	StatusRestored = "restored"
+	StatusRenamed  = "renamed"
+)
+
+// DiffOptions say which two states of the registry to compare.
+type DiffOptions struct {
+	Repo, Branch, Dir, UnitTests string
+	// Base and Head are revisions; Base "" means the merge-base of Head with
+	// Branch, Head "" means HEAD.
+	Base, Head string
+	// Worktree compares Head with the working tree instead of a commit.
+	Worktree bool
+}
+
+// PersonaDiff is what a change does to one persona.
+type PersonaDiff struct {
+	ID            string       `json:"id"`
+	Name          string       `json:"name"`
+	Status        string       `json:"status"`
+	Fields        []string     `json:"fields"`
+	VersionBefore *int         `json:"version_before"`
+	NewVersion    bool         `json:"new_version"`
+	PathBefore    *string      `json:"path_before"`
+	PathAfter     *string      `json:"path_after"`
+	UnitTests     []string     `json:"unit_tests"`
+	Before        *DiffPersona `json:"-"`
+	After         *DiffPersona `json:"-"`
+}
+
+// DiffPersona is a persona's state on one side of a diff.
+type DiffPersona struct {
+	Name    string
+	Role    string
+	Tags    map[string]*string
+	Content Content
+	Deleted bool
+}
+
+// Diff is the persona-level difference between two states.
+type Diff struct {
+	Base     string        `json:"base"`
+	Head     string        `json:"head"`
+	Personas []PersonaDiff `json:"personas"`
+	Problems []Problem     `json:"problems"`
+}
+
+// CompareRevisions compares the registry at two revisions (or a revision and
+// the working tree), persona by persona.
+// Errors: EINVALID for a revision that names no commit.
+func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
+	store, err := openGitStore(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	defer store.close()
+	ix := newIndexer(store, defaultStr(o.Dir, "personas"), defaultStr(o.UnitTests, "unit_tests"))
+	head, err := store.resolveRevision(defaultStr(o.Head, "HEAD"))
+	if err != nil {
+		return nil, err
+	}
+	base := plumbing.ZeroHash
+	if o.Base != "" {
+		if base, err = store.resolveRevision(o.Base); err != nil {
+			return nil, err
+		}
+	} else if !o.Worktree {
+		branch, err := store.resolveRevision(defaultStr(o.Branch, "main"))
+		if err != nil {
+			return nil, err
+		}
+		if base, err = store.mergeBase(head, branch); err != nil {
+			return nil, err
+		}
+	}
+	if o.Worktree && o.Base == "" {
+		base = head
+	}
+	before, err := treeState(ix, base)
+	if err != nil {
+		return nil, err
+	}
+	var after *indexState
+	if o.Worktree {
+		after, err = worktreeState(o.Repo, ix)
+	} else {
+		after, err = treeState(ix, head)
+	}
+	if err != nil {
+		return nil, err
+	}
+	versions, err := versionCounts(ctx, o, base)
+	if err != nil {
+		return nil, err
+	}
+	d := compareStates(before, after, versions)
+	d.Base = base.String()
+	d.Head = head.String()
+	if o.Worktree {
+		d.Head = "worktree"
+	}
+	return d, nil
+}
+
+func defaultStr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// treeState reads the persona and unit-test files of one commit as a state
+// with no history (every file "added" at once).
+func treeState(ix *indexer, commit plumbing.Hash) (*indexState, error) {
+	s := newIndexState()
+	if commit.IsZero() {
+		return s, nil
+	}
+	ci, err := ix.store.commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	ix.parseMemo = map[parseKey]*future{}
+	defer func() { ix.parseMemo = nil }()
+	changes, err := ix.commitChanges(plumbing.ZeroHash, ci.Tree)
+	if err != nil {
+		return nil, err
+	}
+	for i := range changes {
+		f := ix.parse(&changes[i], nil)
+		changes[i].parsed = f.res
+	}
+	s.applyCommit(ci, changes)
+	return s, nil
+}
+
+// worktreeState reads the persona and unit-test files on disk.
+func worktreeState(repo string, ix *indexer) (*indexState, error) {
+	var changes []change
+	for _, d := range []struct {
+		dir  string
+		unit bool
+	}{{ix.dir, false}, {ix.unitDir, true}} {
+		root := filepath.Join(repo, filepath.FromSlash(d.dir))
+		err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+			if os.IsNotExist(err) {
+				return filepath.SkipDir
+			}
+			if err != nil || e.IsDir() || !isYAMLPath(p) {
+				return err
+			}
+			rel, _ := filepath.Rel(repo, p)
+			rel = filepath.ToSlash(rel)
+			if !d.unit && ix.unitDir != "" && strings.HasPrefix(rel, ix.unitDir+"/") {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			c := change{fileChange: fileChange{Path: rel, NewHash: plumbing.ComputeHash(plumbing.BlobObject, data)}, unitTest: d.unit}
+			j := parseJob{data: data, unit: d.unit, out: &future{done: make(chan struct{})}}
+			j.run()
+			c.parsed = j.out.res
+			changes = append(changes, c)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read worktree: %w", err)
+		}
+	}
+	s := newIndexState()
+	s.applyCommit(&commitInfo{Time: time.Now().UTC()}, changes)
+	return s, nil
+}
+
+// versionCounts indexes the history up to base, for version_before.
+func versionCounts(ctx context.Context, o DiffOptions, base plumbing.Hash) (map[string]int, error) {
+	out := map[string]int{}
+	if base.IsZero() {
+		return out, nil
+	}
+	reg, err := Open(Options{Repo: o.Repo, Rev: base.String(), Dir: o.Dir, UnitTests: o.UnitTests, NoCache: true})
+	if err != nil {
+		return nil, err
+	}
+	defer reg.Close()
+	snap, err := reg.Refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range snap.Personas() {
+		out[p.ID] = len(p.Versions)
+	}
+	return out, nil
+}
+
+// compareStates lists the personas whose state differs, ordered by name.
+func compareStates(before, after *indexState, versions map[string]int) *Diff {
+	d := &Diff{Personas: []PersonaDiff{}, Problems: []Problem{}}
+	ids := map[string]bool{}
+	for id := range before.Personas {
+		ids[id] = true
+	}
+	for id := range after.Personas {
+		ids[id] = true
+	}
+	for id := range ids {
+		if pd, ok := comparePersona(before.Personas[id], after.Personas[id]); ok {
+			pd.ID = id
+			if n, ok := versions[id]; ok {
+				pd.VersionBefore = &n
+			}
+			pd.UnitTests = unitTestsOf(after, id)
+			d.Personas = append(d.Personas, pd)
+		}
+	}
+	slices.SortFunc(d.Personas, func(a, b PersonaDiff) int {
+		return strings.Compare(a.Name+"\x00"+a.ID, b.Name+"\x00"+b.ID)
+	})
+	seen := map[string]bool{}
+	for _, p := range before.problems() {
+		seen[p.Path+"\x00"+p.Message] = true
+	}
+	for _, p := range after.problems() {
+		if !seen[p.Path+"\x00"+p.Message] {
+			d.Problems = append(d.Problems, p)
+		}
+	}
+	return d
+}
+
+func comparePersona(b, a *Persona) (PersonaDiff, bool) {
+	var pd PersonaDiff
+	live := func(p *Persona) bool { return p != nil && !p.IsDeleted }
+	switch {
+	case !live(b) && !live(a):
+		return pd, false
+	case b == nil:
+		pd.Status = StatusCreated
+	case !live(a):
+		pd.Status = StatusDeleted
+	case b.IsDeleted:
+		pd.Status = StatusRestored
+	}
+	pd.Before, pd.After = diffSide(b), diffSide(a)
+	if live(b) {
+		pd.PathBefore = &b.Path
+	}
+	if live(a) {
+		pd.PathAfter = &a.Path
+		pd.Name = a.Name
+	} else {
+		pd.Name = b.Name
+	}
+	pd.Fields = changedFields(pd.Before, pd.After)
+	pd.NewVersion = live(a) && (b == nil || !pd.Before.Content.Equal(&pd.After.Content))
+	if pd.Status == "" {
+		switch {
+		case len(pd.Fields) > 0:
+			pd.Status = StatusChanged
+		case *pd.PathBefore != *pd.PathAfter:
+			pd.Status = StatusRenamed
+		default:
+			return pd, false
+		}
+	}
+	return pd, true
+}
+
+func diffSide(p *Persona) *DiffPersona {
+	if p == nil {
+		return nil
+	}
+	d := &DiffPersona{Name: p.Name, Role: p.Role, Tags: p.Tags, Deleted: p.IsDeleted}
+	if v := p.Latest(); v != nil {
+		d.Content = v.Content
+	}
+	return d
+}
+
+// changedFields names the fields that differ ("name", "tags", "background" …).
+func changedFields(b, a *DiffPersona) []string {
+	var zero DiffPersona
+	if b == nil {
+		b = &zero
+	}
+	if a == nil {
+		a = &zero
+	}
+	out := []string{}
+	add := func(name string, differs bool) {
+		if differs {
+			out = append(out, name)
+		}
+	}
+	add("name", b.Name != a.Name)
+	add("role", b.Role != a.Role)
+	add("tags", !tagsEqual(b.Tags, a.Tags) && len(b.Tags)+len(a.Tags) > 0)
+	add("background", b.Content.Background != a.Content.Background)
+	add("preferred_language", !eqPtr(b.Content.PreferredLanguage, a.Content.PreferredLanguage))
+	add("timezone", !eqPtr(b.Content.Timezone, a.Content.Timezone))
+	add("user_models", !slices.Equal(b.Content.UserModels, a.Content.UserModels))
+	add("nonsensitive_user_variables", !mapsEqual(b.Content.NonsensitiveUserVariables, a.Content.NonsensitiveUserVariables))
+	add("sensitive_user_variables", !mapsEqual(b.Content.SensitiveUserVariables, a.Content.SensitiveUserVariables))
+	return out
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func unitTestsOf(s *indexState, id string) []string {
+	out := []string{}
+	for p, u := range s.Units {
+		if u.PersonaID == id {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
