@@ -61,9 +61,13 @@ type filterValuesObject struct {
 }
 
 func (s *Server) list(c *echo.Context) error {
+	return s.cachedJSON(c, func() (any, error) { return s.listBody(c) })
+}
+
+func (s *Server) listBody(c *echo.Context) (any, error) {
 	q, err := listQuery(c.QueryParams(), s.org)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	snap := snapshotOf(c)
 	res := snap.List(q)
@@ -82,7 +86,7 @@ func (s *Server) list(c *echo.Context) error {
 		}
 		out.FilterValues = obj
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // searchResponse is the body of the search endpoint.
@@ -91,16 +95,20 @@ type searchResponse struct {
 }
 
 func (s *Server) search(c *echo.Context) error {
+	return s.cachedJSON(c, func() (any, error) { return s.searchBody(c) })
+}
+
+func (s *Server) searchBody(c *echo.Context) (any, error) {
 	text, f, err := searchQuery(c.QueryParams(), s.org)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hits := snapshotOf(c).Search(text, f)
 	out := searchResponse{Personas: make([]PersonaInstance, len(hits))}
 	for i, p := range hits {
 		out.Personas[i] = NewPersonaInstance(p, s.org)
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // versionsResponse is the body of the versions endpoint.
@@ -111,17 +119,21 @@ type versionsResponse struct {
 }
 
 func (s *Server) versions(c *echo.Context) error {
+	return s.cachedJSON(c, func() (any, error) { return s.versionsBody(c) })
+}
+
+func (s *Server) versionsBody(c *echo.Context) (any, error) {
 	id, err := personaID(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	q, err := versionQuery(c.QueryParams())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := snapshotOf(c).Versions(id, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	redact := s.redacts(c)
 	out := versionsResponse{Versions: make([]PersonaVersion, len(res.Versions))}
@@ -131,7 +143,7 @@ func (s *Server) versions(c *echo.Context) error {
 	if res.HasMore {
 		out.HasMore, out.ContinuationToken = true, &res.Next
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // personaID reads and checks the id path parameter.

@@ -45,6 +45,8 @@ type Server struct {
 	echo    *echo.Echo
 	http    *http.Server
 	metrics *metrics
+
+	responses responseCache
 }
 
 // New builds the server and its routes.

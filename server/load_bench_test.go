@@ -1,0 +1,159 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/repogen"
+	"github.com/personaregistry/personas/server"
+)
+
+// loadConcurrency is the number of client connections of the load generator.
+const loadConcurrency = 16
+
+// BenchmarkLoad drives the read API over loopback on a 2,000-persona
+// repository and, in the same run, a minimal handler returning the list
+// response's bytes (the HTTP stack's limit). It reports requests per second
+// and latency percentiles.
+func BenchmarkLoad(b *testing.B) {
+	repo := loadRepo(b)
+	reg, err := registry.Open(registry.Options{Repo: repo, NoCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Close()
+	snap, err := reg.Refresh(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := loadServe(b, server.New(server.Config{Registry: reg, Org: "default"}).Handler())
+	personas := snap.List(registry.ListQuery{Limit: 50})
+	id := personas.Personas[len(personas.Personas)/2].ID
+	listURL := base + "/v1/default/simulation/persona/?limit=50"
+	listBody := loadGet(b, listURL)
+	baseline := loadServe(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(listBody)
+	}))
+	words := []string{"frustrated", "refund", "account", "delayed", "confused", "billing", "travel", "doctor"}
+	cases := []struct {
+		name string
+		url  func(i int) string
+	}{
+		{"baseline", func(int) string { return baseline + "/" }},
+		{"list", func(int) string { return listURL }},
+		{"list-varied", func(i int) string {
+			return fmt.Sprintf("%s/v1/default/simulation/persona/?limit=50&continuation_token=%d", base, (i%40)*50)
+		}},
+		{"versions", func(int) string { return base + "/v1/default/simulation/persona/" + id + "/version/" }},
+		{"search", func(i int) string {
+			return fmt.Sprintf("%s/v1/default/simulation/persona/search?query=%s+%s", base, words[i%len(words)], words[(i/8)%len(words)])
+		}},
+		// every query distinct: no response cache, the index does the work
+		{"search-uncached", func(i int) string {
+			return fmt.Sprintf("%s/v1/default/simulation/persona/search?query=%s+%s+q%d", base, words[i%len(words)], words[(i/8)%len(words)], i)
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) { loadDrive(b, tc.url) })
+	}
+}
+
+// loadDrive sends b.N GET requests from loadConcurrency workers.
+func loadDrive(b *testing.B, url func(i int) string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, DisableCompression: true}}
+	var next atomic.Int64
+	lat := make([][]time.Duration, loadConcurrency)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := range loadConcurrency {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Get(url(i))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("GET %s: %s", url(i), resp.Status)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
+	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// loadRepo generates (once, under the temp dir) a 2,000-persona repository.
+func loadRepo(b *testing.B) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), "personas-load-2000.git")
+	if _, err := os.Stat(filepath.Join(dir, "packed-refs")); err == nil {
+		return dir
+	}
+	if _, err := os.Stat(filepath.Join(dir, "refs", "heads", "main")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	if err := repogen.Create(dir, repogen.Config{Personas: 2000, Commits: 4000, Seed: 7}); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func loadServe(b *testing.B, h http.Handler) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func loadGet(b *testing.B, url string) []byte {
+	b.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: %v %s", url, err, resp.Status)
+	}
+	return body
+}
