@@ -50,20 +50,82 @@ func (rc *responseCache) put(snap *registry.Snapshot, key string, body []byte) {
 
 // cachedJSON answers with the cached body for this request on the pinned
 // snapshot, or builds, caches and sends it. Only 200 answers are cached.
-func (s *Server) cachedJSON(c *echo.Context, build func() (any, error)) error {
+func (s *Server) cachedJSON(c *echo.Context, build func() ([]byte, error)) error {
 	snap := snapshotOf(c)
 	key := c.Path() + "\x00" + c.Param("id") + "\x00" + c.Request().URL.RawQuery + "\x00" + s.redactTag(c)
 	if body, ok := s.responses.get(snap, key); ok {
 		return c.JSONBlob(http.StatusOK, body)
 	}
-	v, err := build()
-	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(v)
+	body, err := build()
 	if err != nil {
 		return err
 	}
 	s.responses.put(snap, key, body)
 	return c.JSONBlob(http.StatusOK, body)
+}
+
+// marshal encodes v as the body of a response.
+func marshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// appendInstances writes a JSON array of pre-encoded instances (json.Marshal
+// would re-validate every RawMessage).
+func appendInstances(buf []byte, items []json.RawMessage) []byte {
+	buf = append(buf, '[')
+	for i, it := range items {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, it...)
+	}
+	return append(buf, ']')
+}
+
+// instanceCache keeps the encoded JSON of each persona. A *registry.Persona
+// never changes, so its bytes stay right; entries of personas no longer in
+// the snapshot are dropped when the snapshot changes.
+type instanceCache struct {
+	mu   sync.RWMutex
+	snap *registry.Snapshot
+	m    map[*registry.Persona]json.RawMessage
+}
+
+// instances returns the API JSON of the personas, encoding only the new ones.
+func (s *Server) instances(snap *registry.Snapshot, ps []*registry.Persona) []json.RawMessage {
+	ic := &s.instanceJSON
+	out := make([]json.RawMessage, len(ps))
+	var missing []int
+	ic.mu.RLock()
+	fresh := ic.snap == snap
+	for i, p := range ps {
+		if b, ok := ic.m[p]; ok && fresh {
+			out[i] = b
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	ic.mu.RUnlock()
+	if len(missing) == 0 {
+		return out
+	}
+	for _, i := range missing {
+		out[i], _ = json.Marshal(NewPersonaInstance(ps[i], s.org))
+	}
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.snap != snap {
+		if ic.snap != nil && snap.BuiltAt.Before(ic.snap.BuiltAt) {
+			return out
+		}
+		kept := make(map[*registry.Persona]json.RawMessage, len(ic.m))
+		for _, p := range snap.Personas() {
+			if b, ok := ic.m[p]; ok {
+				kept[p] = b
+			}
+		}
+		ic.snap, ic.m = snap, kept
+	}
+	for _, i := range missing {
+		ic.m[ps[i]] = out[i]
+	}
+	return out
 }

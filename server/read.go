@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v5"
@@ -46,14 +48,6 @@ func snapshotOf(c *echo.Context) *registry.Snapshot {
 	return c.Get(snapshotKey).(*registry.Snapshot)
 }
 
-// listResponse is the body of the list endpoint.
-type listResponse struct {
-	Personas          []PersonaInstance   `json:"simulation_personas"`
-	HasMore           bool                `json:"has_more"`
-	ContinuationToken *int                `json:"continuation_token"`
-	FilterValues      *filterValuesObject `json:"filter_values"`
-}
-
 type filterValuesObject struct {
 	Creators []UserInfo `json:"creators"`
 	Tags     []string   `json:"tags"`
@@ -61,54 +55,60 @@ type filterValuesObject struct {
 }
 
 func (s *Server) list(c *echo.Context) error {
-	return s.cachedJSON(c, func() (any, error) { return s.listBody(c) })
+	return s.cachedJSON(c, func() ([]byte, error) { return s.listBody(c) })
 }
 
-func (s *Server) listBody(c *echo.Context) (any, error) {
+// listBody encodes {"simulation_personas", "has_more", "continuation_token", "filter_values"}.
+func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 	q, err := listQuery(c.QueryParams(), s.org)
 	if err != nil {
 		return nil, err
 	}
 	snap := snapshotOf(c)
 	res := snap.List(q)
-	out := listResponse{Personas: make([]PersonaInstance, len(res.Personas))}
-	for i, p := range res.Personas {
-		out.Personas[i] = NewPersonaInstance(p, s.org)
-	}
+	buf := make([]byte, 0, 32<<10)
+	buf = append(buf, `{"simulation_personas":`...)
+	buf = appendInstances(buf, s.instances(snap, res.Personas))
+	buf = append(buf, `,"has_more":`...)
+	buf = strconv.AppendBool(buf, res.HasMore)
+	buf = append(buf, `,"continuation_token":`...)
 	if res.HasMore {
-		out.HasMore, out.ContinuationToken = true, &res.Next
+		buf = strconv.AppendInt(buf, int64(res.Next), 10)
+	} else {
+		buf = append(buf, "null"...)
 	}
+	buf = append(buf, `,"filter_values":`...)
 	if q.Offset == 0 {
 		fv := snap.FilterValues()
 		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
 		for i, u := range fv.Creators {
 			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
 		}
-		out.FilterValues = obj
+		enc, err := json.Marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, enc...)
+	} else {
+		buf = append(buf, "null"...)
 	}
-	return out, nil
-}
-
-// searchResponse is the body of the search endpoint.
-type searchResponse struct {
-	Personas []PersonaInstance `json:"simulation_personas"`
+	return append(buf, '}'), nil
 }
 
 func (s *Server) search(c *echo.Context) error {
-	return s.cachedJSON(c, func() (any, error) { return s.searchBody(c) })
+	return s.cachedJSON(c, func() ([]byte, error) { return s.searchBody(c) })
 }
 
-func (s *Server) searchBody(c *echo.Context) (any, error) {
+// searchBody encodes {"simulation_personas": [...]}.
+func (s *Server) searchBody(c *echo.Context) ([]byte, error) {
 	text, f, err := searchQuery(c.QueryParams(), s.org)
 	if err != nil {
 		return nil, err
 	}
-	hits := snapshotOf(c).Search(text, f)
-	out := searchResponse{Personas: make([]PersonaInstance, len(hits))}
-	for i, p := range hits {
-		out.Personas[i] = NewPersonaInstance(p, s.org)
-	}
-	return out, nil
+	snap := snapshotOf(c)
+	buf := append(make([]byte, 0, 32<<10), `{"simulation_personas":`...)
+	buf = appendInstances(buf, s.instances(snap, snap.Search(text, f)))
+	return append(buf, '}'), nil
 }
 
 // versionsResponse is the body of the versions endpoint.
@@ -119,10 +119,10 @@ type versionsResponse struct {
 }
 
 func (s *Server) versions(c *echo.Context) error {
-	return s.cachedJSON(c, func() (any, error) { return s.versionsBody(c) })
+	return s.cachedJSON(c, func() ([]byte, error) { return s.versionsBody(c) })
 }
 
-func (s *Server) versionsBody(c *echo.Context) (any, error) {
+func (s *Server) versionsBody(c *echo.Context) ([]byte, error) {
 	id, err := personaID(c)
 	if err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func (s *Server) versionsBody(c *echo.Context) (any, error) {
 	if res.HasMore {
 		out.HasMore, out.ContinuationToken = true, &res.Next
 	}
-	return out, nil
+	return marshal(out)
 }
 
 // personaID reads and checks the id path parameter.

@@ -46,7 +46,8 @@ type Server struct {
 	http    *http.Server
 	metrics *metrics
 
-	responses responseCache
+	responses    responseCache
+	instanceJSON instanceCache
 }
 
 // New builds the server and its routes.
