@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
 )
 
 // Statuses of a persona in a Diff.
@@ -95,22 +95,46 @@ func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
 	if o.Worktree && o.Base == "" {
 		base = head
 	}
-	before, err := treeState(ix, base)
-	if err != nil {
-		return nil, err
+	// BASE as the served registry sees it: its whole first-parent history
+	// (deleted personas, personas whose file is broken keep their last
+	// valid state); HEAD is BASE plus the files that differ, as one commit.
+	before := newIndexState()
+	if !base.IsZero() {
+		chain, err := ix.firstParentChain(ctx, plumbing.ZeroHash, base)
+		if err != nil {
+			return nil, err
+		}
+		if err := ix.update(ctx, before, chain); err != nil {
+			return nil, err
+		}
 	}
-	var after *indexState
+	after := before.clone()
+	var ci *commitInfo
+	var changes []change
 	if o.Worktree {
-		after, err = worktreeState(o.Repo, ix)
+		ci = &commitInfo{Time: time.Now().UTC()}
+		changes, err = worktreeChanges(o.Repo, ix, before)
 	} else {
-		after, err = treeState(ix, head)
+		ci, err = ix.store.commit(head)
+		if err == nil {
+			baseTree := plumbing.ZeroHash
+			if !base.IsZero() {
+				bc, err := ix.store.commit(base)
+				if err != nil {
+					return nil, err
+				}
+				baseTree = bc.Tree
+			}
+			changes, err = treeChanges(ix, baseTree, ci.Tree)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	versions, err := versionCounts(ctx, o, base)
-	if err != nil {
-		return nil, err
+	after.applyCommit(ci, changes)
+	versions := map[string]int{}
+	for id, p := range before.Personas {
+		versions[id] = len(p.Versions)
 	}
 	d := compareStates(before, after, versions)
 	d.Base = base.String()
@@ -128,34 +152,28 @@ func defaultStr(s, def string) string {
 	return s
 }
 
-// treeState reads the persona and unit-test files of one commit as a state
-// with no history (every file "added" at once).
-func treeState(ix *indexer, commit plumbing.Hash) (*indexState, error) {
-	s := newIndexState()
-	if commit.IsZero() {
-		return s, nil
-	}
-	ci, err := ix.store.commit(commit)
-	if err != nil {
-		return nil, err
-	}
+// treeChanges lists and parses the persona and unit-test files that differ
+// between two trees.
+func treeChanges(ix *indexer, from, to plumbing.Hash) ([]change, error) {
 	ix.parseMemo = map[parseKey]*future{}
 	defer func() { ix.parseMemo = nil }()
-	changes, err := ix.commitChanges(plumbing.ZeroHash, ci.Tree)
+	changes, err := ix.commitChanges(from, to)
 	if err != nil {
 		return nil, err
 	}
 	for i := range changes {
-		f := ix.parse(&changes[i], nil)
-		changes[i].parsed = f.res
+		if f := ix.parse(&changes[i], nil); f != nil {
+			changes[i].parsed = f.res
+		}
 	}
-	s.applyCommit(ci, changes)
-	return s, nil
+	return changes, nil
 }
 
-// worktreeState reads the persona and unit-test files on disk.
-func worktreeState(repo string, ix *indexer) (*indexState, error) {
+// worktreeChanges lists and parses the persona and unit-test files on disk
+// that differ from s (deleted files included).
+func worktreeChanges(repo string, ix *indexer, s *indexState) ([]change, error) {
 	var changes []change
+	seen := map[string]bool{}
 	for _, d := range []struct {
 		dir  string
 		unit bool
@@ -177,7 +195,15 @@ func worktreeState(repo string, ix *indexer) (*indexState, error) {
 			if err != nil {
 				return err
 			}
-			c := change{fileChange: fileChange{Path: rel, NewHash: plumbing.ComputeHash(plumbing.BlobObject, data)}, unitTest: d.unit}
+			seen[rel] = true
+			h := plumbing.ComputeHash(plumbing.BlobObject, data)
+			if f := s.Files[rel]; !d.unit && f != nil && f.Blob == h {
+				return nil
+			}
+			if u := s.Units[rel]; d.unit && u != nil && u.Blob == h {
+				return nil
+			}
+			c := change{fileChange: fileChange{Path: rel, NewHash: h}, unitTest: d.unit}
 			j := parseJob{data: data, unit: d.unit, out: &future{done: make(chan struct{})}}
 			j.run()
 			c.parsed = j.out.res
@@ -188,30 +214,31 @@ func worktreeState(repo string, ix *indexer) (*indexState, error) {
 			return nil, fmt.Errorf("read worktree: %w", err)
 		}
 	}
-	s := newIndexState()
-	s.applyCommit(&commitInfo{Time: time.Now().UTC()}, changes)
-	return s, nil
+	for p := range s.Files {
+		if !seen[p] {
+			changes = append(changes, change{fileChange: fileChange{Path: p}})
+		}
+	}
+	for p := range s.Units {
+		if !seen[p] {
+			changes = append(changes, change{fileChange: fileChange{Path: p}, unitTest: true})
+		}
+	}
+	return changes, nil
 }
 
-// versionCounts indexes the history up to base, for version_before.
-func versionCounts(ctx context.Context, o DiffOptions, base plumbing.Hash) (map[string]int, error) {
-	out := map[string]int{}
-	if base.IsZero() {
-		return out, nil
+// clone copies the state so that applying a commit to the copy leaves s as
+// it is (Personas are replaced, never changed).
+func (s *indexState) clone() *indexState {
+	c := *s
+	c.Personas = maps.Clone(s.Personas)
+	c.Files = maps.Clone(s.Files)
+	c.Units = maps.Clone(s.Units)
+	c.Links = make(map[string]map[string]bool, len(s.Links))
+	for id, paths := range s.Links {
+		c.Links[id] = maps.Clone(paths)
 	}
-	reg, err := Open(Options{Repo: o.Repo, Rev: base.String(), Dir: o.Dir, UnitTests: o.UnitTests, NoCache: true})
-	if err != nil {
-		return nil, err
-	}
-	defer reg.Close()
-	snap, err := reg.Refresh(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range snap.Personas() {
-		out[p.ID] = len(p.Versions)
-	}
-	return out, nil
+	return &c
 }
 
 // compareStates lists the personas whose state differs, ordered by name.
@@ -263,6 +290,9 @@ func comparePersona(b, a *Persona) (PersonaDiff, bool) {
 		pd.Status = StatusRestored
 	}
 	pd.Before, pd.After = diffSide(b), diffSide(a)
+	if !live(a) {
+		pd.After = nil // a deletion: nothing on the after side, as for a creation
+	}
 	if live(b) {
 		pd.PathBefore = &b.Path
 	}
@@ -347,4 +377,3 @@ func unitTestsOf(s *indexState, id string) []string {
 	slices.Sort(out)
 	return out
 }
-

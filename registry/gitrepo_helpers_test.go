@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -41,6 +42,8 @@ type testRepo struct {
 	t     testing.TB
 	Dir   string
 	ticks int // commits made, for their dates
+
+	follower *registry.Registry // refreshed by at (rules_test.go), made on first use
 }
 
 // newTestRepo runs `git init -b main` in a new temporary directory.
@@ -113,6 +116,37 @@ func (r *testRepo) Remove(path string) {
 	if err := os.Remove(filepath.Join(r.Dir, filepath.FromSlash(path))); err != nil {
 		r.t.Fatal(err)
 	}
+}
+
+// Move runs git mv, creating the target's directory.
+func (r *testRepo) Move(from, to string) {
+	r.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(r.Dir, filepath.FromSlash(to))), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	r.Git("mv", from, to)
+}
+
+// Rename renames a file of the worktree (git sees a rename at the next commit).
+func (r *testRepo) Rename(from, to string) {
+	r.t.Helper()
+	full := filepath.Join(r.Dir, filepath.FromSlash(to))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(r.Dir, filepath.FromSlash(from)), full); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// QuickCommit is Commit without returning the commit id (one git command fewer).
+func (r *testRepo) QuickCommit(msg string) {
+	r.t.Helper()
+	d := r.nextTime()
+	r.ticks++
+	env := gitEnv(testAuthor, testCommitter, d, d)
+	runGit(r.t, r.Dir, env, "add", "-A")
+	runGit(r.t, r.Dir, env, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
 }
 
 // commitOpts override the identity and dates of one commit.
@@ -403,4 +437,23 @@ func checkSameAsFresh(t testing.TB, dir string, snap *registry.Snapshot) {
 	if got := dumpSnapshot(snap); got != want {
 		t.Errorf("snapshot differs from a fresh index (- got, + fresh):\n%s", diffDumps(got, want))
 	}
+}
+
+// childTestEnv names the test a child process of the test binary runs.
+const childTestEnv = "REGISTRY_TEST_CHILD"
+
+// inChildProcess runs the current test again in a child process of the
+// test binary and returns false and its output in the parent; in the child
+// it returns true. A test whose code can crash the process (a panic on the
+// registry's own goroutine) uses it so that the crash fails or skips one
+// test instead of killing the whole run.
+func inChildProcess(t *testing.T) (child bool, output string, err error) {
+	t.Helper()
+	if os.Getenv(childTestEnv) == t.Name() {
+		return true, "", nil
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childTestEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	return false, string(out), err
 }

@@ -24,6 +24,7 @@ type gitStore struct {
 	gitDir string
 	bare   bool
 	st     *filesystem.Storage
+	packs  *packReader // fast path for packed objects; nil if packs can't be read
 }
 
 // objectCacheSize bounds go-git's object LRU; delta bases of trees live there.
@@ -49,9 +50,21 @@ func (s *gitStore) reopen() {
 	}
 	s.st = filesystem.NewStorageWithOptions(osfs.New(s.gitDir), cache.NewObjectLRU(objectCacheSize),
 		filesystem.Options{KeepDescriptors: true})
+	if s.packs != nil {
+		s.packs.close()
+	}
+	packs, err := openPackReader(s.gitDir)
+	if err != nil {
+		packs = nil // go-git reads everything then
+	}
+	s.packs = packs
 }
 
 func (s *gitStore) close() error {
+	if s.packs != nil {
+		s.packs.close()
+		s.packs = nil
+	}
 	if s.st == nil {
 		return nil
 	}
@@ -133,8 +146,28 @@ func (s *gitStore) mergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
 	return bases[0].Hash, nil
 }
 
-// readRaw returns the inflated content of an object.
+// readRaw returns the inflated content of an object, which must not be
+// modified (it may be shared with a cache). limit > 0 refuses larger objects.
 func (s *gitStore) readRaw(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	if s.packs != nil {
+		typ, data, err := s.packs.read(h, limit)
+		switch {
+		case err == nil && typ != want:
+			return nil, fmt.Errorf("read %s %s: object is a %s", want, h, typ)
+		case err == nil:
+			return data, nil
+		case !errors.Is(err, errNotPacked):
+			var se *sizeError
+			if errors.As(err, &se) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("read %s %s: %w", want, h, err)
+		}
+	}
+	return s.readRawGoGit(h, want, limit)
+}
+
+func (s *gitStore) readRawGoGit(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
 	obj, err := s.st.EncodedObject(want, h)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s: %w", want, h, err)
@@ -173,18 +206,44 @@ type commitInfo struct {
 }
 
 func (s *gitStore) commit(h plumbing.Hash) (*commitInfo, error) {
-	obj, err := s.st.EncodedObject(plumbing.CommitObject, h)
+	raw, err := s.readRaw(h, plumbing.CommitObject, 0)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", h, err)
+		return nil, err
 	}
-	c, err := object.DecodeCommit(s.st, obj)
+	ci, err := parseCommit(raw)
 	if err != nil {
 		return nil, fmt.Errorf("decode commit %s: %w", h, err)
 	}
-	ci := &commitInfo{Hash: h, Tree: c.TreeHash, Time: c.Committer.When.UTC(), Author: c.Author.Email}
-	ci.Subject, _, _ = strings.Cut(c.Message, "\n")
-	if len(c.ParentHashes) > 0 {
-		ci.Parent = c.ParentHashes[0]
+	ci.Hash = h
+	return ci, nil
+}
+
+// parseCommit reads the fields the index needs from a raw commit object.
+func parseCommit(raw []byte) (*commitInfo, error) {
+	ci := &commitInfo{}
+	header, msg, _ := bytes.Cut(raw, []byte("\n\n"))
+	ci.Subject, _, _ = strings.Cut(string(msg), "\n")
+	for _, line := range bytes.Split(header, []byte("\n")) {
+		key, val, _ := bytes.Cut(line, []byte(" "))
+		switch string(key) {
+		case "tree":
+			ci.Tree = plumbing.NewHash(string(val))
+		case "parent":
+			if ci.Parent.IsZero() {
+				ci.Parent = plumbing.NewHash(string(val))
+			}
+		case "author":
+			var sig object.Signature
+			sig.Decode(val)
+			ci.Author = sig.Email
+		case "committer":
+			var sig object.Signature
+			sig.Decode(val)
+			ci.Time = sig.When.UTC()
+		}
+	}
+	if ci.Tree.IsZero() {
+		return nil, errors.New("commit has no tree")
 	}
 	return ci, nil
 }

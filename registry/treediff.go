@@ -163,48 +163,69 @@ func (r *treeReader) diff(a, b plumbing.Hash, prefix string, out []fileChange) (
 	if err != nil {
 		return out, err
 	}
-	ia, ib := treeIter{ta}, treeIter{tb}
-	ea, okA, err := ia.next()
-	if err != nil {
-		return out, err
-	}
-	eb, okB, err := ib.next()
-	if err != nil {
-		return out, err
-	}
-	for okA || okB {
-		c := 0
-		switch {
-		case !okA:
-			c = 1
-		case !okB:
-			c = -1
-		default:
-			c = compareEntries(&ea, &eb)
+	// Fast path: trees of consecutive commits share most entries byte for
+	// byte; skip equal entries with one IndexByte and one memcmp each.
+	for len(ta) > 0 && len(tb) > 0 {
+		n := entryLen(ta)
+		if n < 0 {
+			return out, errBadTree
 		}
-		switch {
+		if n <= len(tb) && bytes.Equal(ta[:n], tb[:n]) {
+			ta, tb = ta[n:], tb[n:]
+			continue
+		}
+		ia, ib := treeIter{ta}, treeIter{tb}
+		ea, _, err := ia.next()
+		if err != nil {
+			return out, err
+		}
+		eb, _, err := ib.next()
+		if err != nil {
+			return out, err
+		}
+		switch c := compareEntries(&ea, &eb); {
 		case c < 0:
 			out, err = r.side(&ea, prefix, true, out)
+			ta = ia.data
 		case c > 0:
 			out, err = r.side(&eb, prefix, false, out)
+			tb = ib.data
 		default:
 			out, err = r.pair(&ea, &eb, prefix, out)
+			ta, tb = ia.data, ib.data
 		}
 		if err != nil {
 			return out, err
 		}
-		if c <= 0 {
-			if ea, okA, err = ia.next(); err != nil {
+	}
+	for _, rest := range []struct {
+		data []byte
+		old  bool
+	}{{ta, true}, {tb, false}} {
+		it := treeIter{rest.data}
+		for {
+			e, ok, err := it.next()
+			if err != nil {
 				return out, err
 			}
-		}
-		if c >= 0 {
-			if eb, okB, err = ib.next(); err != nil {
+			if !ok {
+				break
+			}
+			if out, err = r.side(&e, prefix, rest.old, out); err != nil {
 				return out, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// entryLen returns the length of the first entry of a raw tree, or -1.
+func entryLen(data []byte) int {
+	nul := bytes.IndexByte(data, 0)
+	if nul < 0 || len(data) < nul+21 {
+		return -1
+	}
+	return nul + 21
 }
 
 // side records an entry present on one side only: removed (old) or added.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -42,7 +43,7 @@ func ParseYAML(data []byte) (*Document, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlErrorFinding(err)
+		return nil, yamlErrorFinding(err, data)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Finding{Line: 1, Column: 1, Message: "file is empty"}
@@ -56,8 +57,17 @@ func ParseYAML(data []byte) (*Document, error) {
 	return &Document{Root: root, Value: v}, nil
 }
 
+// parserMessages are yaml.v3 parser errors, whose line is 0-based (scanner
+// errors are 1-based).
+var parserMessages = []string{
+	"did not find expected key", "did not find expected node content", "did not find expected '-' indicator",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected <document start>",
+	"found undefined tag handle", "found duplicate %YAML directive", "found duplicate %TAG directive",
+	"found incompatible YAML document",
+}
+
 // yamlErrorFinding turns a yaml.v3 error ("yaml: line 3: did not find …") into a Finding.
-func yamlErrorFinding(err error) *Finding {
+func yamlErrorFinding(err error, data []byte) *Finding {
 	msg := err.Error()
 	line := 1
 	var te *yaml.TypeError
@@ -74,6 +84,16 @@ func yamlErrorFinding(err error) *Finding {
 		}
 	} else if m, ok := bytes.CutPrefix([]byte(msg), []byte("yaml: ")); ok {
 		msg = string(m)
+	}
+	for _, pm := range parserMessages {
+		if strings.Contains(msg, pm) {
+			lines := bytes.Count(data, []byte("\n"))
+			if !bytes.HasSuffix(data, []byte("\n")) {
+				lines++
+			}
+			line = min(line+1, max(lines, 1))
+			break
+		}
 	}
 	return &Finding{Line: line, Column: 1, Message: "invalid YAML: " + msg}
 }

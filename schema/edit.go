@@ -10,8 +10,7 @@ import (
 // EditVersioned returns the file with its versioned fields (background down)
 // replaced by p's, keeping comments, key order and every other key.
 func EditVersioned(data []byte, p *Persona) ([]byte, error) {
-	bg := str(p.Background)
-	bg.Style = yaml.LiteralStyle
+	bg := blockString(p.Background)
 	models := &yaml.Node{Kind: yaml.SequenceNode, Style: flowIfEmpty(len(p.UserModels))}
 	for _, m := range p.UserModels {
 		models.Content = append(models.Content, str(m))

@@ -77,8 +77,12 @@ func CheckTimezone(name string) string {
 	}
 	msg := fmt.Sprintf("timezone %q is not an IANA timezone name", name)
 	best, bestDist := "", 4
+	lname := strings.ToLower(name)
 	for _, tz := range lists.tzList {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(tz)); d < bestDist {
+		if diff := len(lname) - len(tz); diff >= bestDist || -diff >= bestDist {
+			continue // the edit distance is at least the length difference
+		}
+		if d := editDistance(lname, strings.ToLower(tz)); d < bestDist {
 			best, bestDist = tz, d
 		}
 	}

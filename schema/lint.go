@@ -33,8 +33,9 @@ func Lint(in LintInput) []Finding {
 		if r.doc == nil {
 			continue
 		}
-		id, _ := r.doc.Value.(map[string]any)["id"].(string)
-		name, _ := r.doc.Value.(map[string]any)["name"].(string)
+		m, _ := r.doc.Value.(map[string]any)
+		id, _ := m["id"].(string)
+		name, _ := m["name"].(string)
 		path := in.Personas[i].Path
 		if first, dup := ids[id]; dup && id != "" {
 			out = append(out, fieldFinding(path, r.doc, "id", fmt.Sprintf("id %s is also used by %s", id, first)))

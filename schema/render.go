@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 	"gopkg.in/yaml.v3"
@@ -45,7 +46,11 @@ func Slug(name string) string {
 	}
 	s := b.String()
 	if len(s) > 80 {
-		s = strings.TrimRight(s[:80], "-")
+		cut := 80
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimRight(s[:cut], "-")
 	}
 	if s == "" {
 		return "persona"
@@ -65,9 +70,7 @@ func Render(p *Persona, modeline string) []byte {
 	add("name", str(p.Name))
 	add("role", str(p.Role))
 	add("tags", tagsNode(p.Tags))
-	bg := str(p.Background)
-	bg.Style = yaml.LiteralStyle
-	add("background", bg)
+	add("background", blockString(p.Background))
 	add("preferred_language", nullable(p.PreferredLanguage))
 	add("timezone", nullable(p.Timezone))
 	models := &yaml.Node{Kind: yaml.SequenceNode, Style: flowIfEmpty(len(p.UserModels))}
@@ -88,8 +91,25 @@ func Render(p *Persona, modeline string) []byte {
 	return buf.Bytes()
 }
 
+// blockString renders text as a literal block when that round-trips, else
+// double-quoted (a literal block can't start with a newline or a tab).
+func blockString(s string) *yaml.Node {
+	n := str(s)
+	n.Style = yaml.LiteralStyle
+	if strings.HasPrefix(s, "\n") || strings.HasPrefix(s, "\t") || strings.HasPrefix(s, " ") {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+// str is a string scalar. yaml.v3 writes multi-line strings as literal
+// blocks, which can't start with a newline, tab or space: quote those.
 func str(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.Contains(s, "\n") && (strings.HasPrefix(s, "\n") || strings.HasPrefix(s, "\t") || strings.HasPrefix(s, " ")) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
 }
 
 func nullable(s *string) *yaml.Node {

@@ -185,6 +185,9 @@ func suggestKey(loc []string, got string) string {
 		return ""
 	}
 	best, bestDist := "", 3
+	if len(got) > 64 {
+		return "; allowed keys: " + strings.Join(topLevelKeys(), ", ")
+	}
 	for _, k := range topLevelKeys() {
 		if d := editDistance(strings.ToLower(got), k); d < bestDist {
 			best, bestDist = k, d

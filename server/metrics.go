@@ -41,7 +41,8 @@ func newMetrics(reg *registry.Registry) *metrics {
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{})
+	// echo's gzip middleware compresses; promhttp must not do it again
+	return promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{DisableCompression: true})
 }
 
 func (m *metrics) collectors() []prometheus.Collector {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -82,19 +83,25 @@ func (s *Server) routes() {
 	e.GET("/openapi.json", s.openapi)
 	base := "/v1/:org/simulation/persona"
 	g := e.Group(base, s.checkOrg)
+	// every route answers with and without its trailing slash
 	both := func(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 		g.Add(method, path, h, m...)
-		if path != "" && path[len(path)-1] == '/' && len(path) > 1 {
-			g.Add(method, path[:len(path)-1], h, m...)
-		} else if path == "/" {
+		switch {
+		case path == "/":
 			g.Add(method, "", h, m...)
+		case strings.HasSuffix(path, "/"):
+			g.Add(method, strings.TrimSuffix(path, "/"), h, m...)
+		default:
+			g.Add(method, path+"/", h, m...)
 		}
 	}
 	read := []echo.MiddlewareFunc{s.authRead, s.withSnapshot}
-	both(http.MethodGet, "/", s.list, read...)
-	both(http.MethodGet, "/search", s.search, read...)
-	both(http.MethodGet, "/problems", s.problems, read...)
-	both(http.MethodGet, "/:id/version/", s.versions, read...)
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		both(method, "/", s.list, read...)
+		both(method, "/search", s.search, read...)
+		both(method, "/problems", s.problems, read...)
+		both(method, "/:id/version/", s.versions, read...)
+	}
 	s.writeRoutes(both)
 }
 

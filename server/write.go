@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -174,12 +175,53 @@ func decodeBody(c *echo.Context, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			if loc := unknownFieldLoc(data, reflect.TypeOf(v)); loc != nil {
+				return fieldsError([]registry.FieldError{{Loc: append([]string{"body"}, loc...), Msg: "unknown field"}})
+			}
+		}
 		return bodyError(err)
 	}
 	if dec.More() {
 		return invalid([]string{"body"}, "trailing data after the JSON object")
 	}
 	return nil
+}
+
+// unknownFieldLoc finds the path of the first key of data that t's struct
+// (followed through nested structs) has no field for.
+func unknownFieldLoc(data []byte, t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return nil
+	}
+	for key, raw := range obj {
+		field, ok := jsonField(t, key)
+		if !ok {
+			return []string{key}
+		}
+		if sub := unknownFieldLoc(raw, field.Type); sub != nil {
+			return append([]string{key}, sub...)
+		}
+	}
+	return nil
+}
+
+func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if strings.EqualFold(name, key) {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 func bodyError(err error) error {

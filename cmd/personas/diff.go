@@ -101,11 +101,11 @@ func useColor(mode string, out io.Writer) bool {
 }
 
 func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
 	if sha == "" || strings.Trim(sha, "0") == "" {
 		return "(empty)"
+	}
+	if len(sha) > 12 {
+		return sha[:12]
 	}
 	return sha
 }

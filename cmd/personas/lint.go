@@ -87,7 +87,7 @@ func printFindings(w io.Writer, format string, findings []schema.Finding) error 
 		}
 	case "github":
 		for _, f := range findings {
-			fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d::%s\n", f.Severity, f.Path, f.Line, f.Column, githubEscape(f.Message))
+			fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d::%s\n", f.Severity, githubEscapeProperty(f.Path), f.Line, f.Column, githubEscape(f.Message))
 		}
 	default:
 		for _, f := range findings {
@@ -102,6 +102,11 @@ func githubEscape(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
 
+// githubEscapeProperty escapes a property value (file=…) of a workflow command.
+func githubEscapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
 // worktreeInput reads the files to lint from the file system.
 func worktreeInput(g *globalFlags, args []string) (schema.LintInput, []schema.Finding, error) {
 	personaDir := filepath.Join(g.repo, g.dir)
@@ -112,6 +117,7 @@ func worktreeInput(g *globalFlags, args []string) (schema.LintInput, []schema.Fi
 	}
 	var in schema.LintInput
 	var pre []schema.Finding
+	seen := map[string]bool{}
 	for _, arg := range args {
 		paths, links, err := yamlFiles(arg, explicit)
 		if err != nil {
@@ -122,6 +128,12 @@ func worktreeInput(g *globalFlags, args []string) (schema.LintInput, []schema.Fi
 				Message: "is a symbolic link; persona and unit-test files must be regular files"})
 		}
 		for _, p := range paths {
+			if abs, err := filepath.Abs(p); err == nil {
+				if seen[abs] {
+					continue
+				}
+				seen[abs] = true
+			}
 			data, err := readLimited(p)
 			if err != nil {
 				return in, nil, err

@@ -108,7 +108,7 @@ func applyEnv(fs *pflag.FlagSet) error {
 			return
 		}
 		name := "PERSONAS_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = &exitError{code: exitUsage, err: fmt.Errorf("%s=%q: %w", name, v, e)}
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -37,6 +38,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_AUTHOR_EMAIL", "author@example.com")
 			env.Setenv("GIT_COMMITTER_NAME", "Test Committer")
 			env.Setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+			// A -race binary sleeps a second at exit by default: not after
+			// every command of every script.
+			if gorace := os.Getenv("GORACE"); !strings.Contains(gorace, "atexit_sleep_ms") {
+				env.Setenv("GORACE", strings.TrimSpace(gorace+" atexit_sleep_ms=0"))
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -102,13 +102,15 @@ func runNew(cmd *cobra.Command, g *globalFlags, o *newOptions) error {
 // lintNew lints the new file together with the persona directory, so a
 // duplicate name is caught before anything is written.
 func lintNew(w io.Writer, dir, target string, data []byte) error {
-	in := schema.LintInput{Personas: []schema.File{{Path: target, Data: data}}}
+	var in schema.LintInput
 	paths, _, _ := yamlFiles(dir, false)
 	for _, p := range paths {
 		if d, err := readLimited(p); err == nil {
 			in.Personas = append(in.Personas, schema.File{Path: p, Data: d})
 		}
 	}
+	// last, so that a name or id it shares is reported on the new file
+	in.Personas = append(in.Personas, schema.File{Path: target, Data: data})
 	var mine []schema.Finding
 	for _, f := range schema.Lint(in) {
 		if f.Path == target {
