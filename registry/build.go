@@ -43,6 +43,9 @@ func cleanDir(d string) string {
 	return strings.TrimPrefix(d, "/")
 }
 
+// parseMemoSize bounds the number of blob parses remembered during an update.
+const parseMemoSize = 20_000
+
 // errRewritten says the new head does not descend from the indexed head.
 var errRewritten = errors.New("history rewritten")
 
@@ -121,6 +124,11 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 		futures := make([]*future, len(changes))
 		for i := range changes {
 			futures[i] = ix.parse(&changes[i], jobs)
+		}
+		if len(ix.parseMemo) > parseMemoSize {
+			// forget old parses: a blob seen again later is parsed again,
+			// but memory stays bounded on long histories
+			ix.parseMemo = map[parseKey]*future{}
 		}
 		ordered <- pending{ci: ci, changes: changes, futures: futures}
 		parent = ci.Tree

@@ -28,7 +28,9 @@ type gitStore struct {
 }
 
 // objectCacheSize bounds go-git's object LRU; delta bases of trees live there.
-const objectCacheSize = 256 * cache.MiByte
+// The history walk reads through packReader; go-git's cache serves writes
+// and loose objects, so it stays small.
+const objectCacheSize = 32 * cache.MiByte
 
 // openGitStore opens the repository at path: a bare repository or a
 // worktree with a .git directory (or a .git file pointing to one).
@@ -91,6 +93,14 @@ func findGitDir(path string) (gitDir string, bare bool, err error) {
 		target = strings.TrimSpace(target)
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(path, target)
+		}
+		// a linked worktree (git worktree add): refs and objects live in the common dir
+		if common, err := os.ReadFile(filepath.Join(target, "commondir")); err == nil {
+			dir := strings.TrimSpace(string(common))
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(target, dir)
+			}
+			return filepath.Clean(dir), false, nil
 		}
 		return target, false, nil
 	}

@@ -118,7 +118,8 @@ func (s *indexState) applyUnitChange(ci *commitInfo, c change) {
 	case c.parsed.problem != nil:
 		u.Problem = problemAt(c.Path, ci, c.parsed.problem)
 	default:
-		return // YAML without persona_id: not a unit test
+		delete(s.Units, c.Path) // YAML without persona_id: not a unit test
+		return
 	}
 	s.Units[c.Path] = u
 }
@@ -157,6 +158,16 @@ func (s *indexState) winner(id string) string {
 	return best
 }
 
+func smallestPath(paths map[string]bool) string {
+	best := ""
+	for p := range paths {
+		if best == "" || p < best {
+			best = p
+		}
+	}
+	return best
+}
+
 // resolve brings persona id up to date with its files after a commit.
 func (s *indexState) resolve(id string, ci *commitInfo) {
 	cur := s.Personas[id]
@@ -171,7 +182,14 @@ func (s *indexState) resolve(id string, ci *commitInfo) {
 	}
 	w := s.winner(id)
 	if w == "" {
-		return // every linked file is broken: keep the last valid state (rule 5)
+		// every linked file is broken: keep the last valid state (rule 5),
+		// but speak from a file that still exists
+		if cur != nil && !s.Links[id][cur.Path] {
+			p := cur.clone()
+			p.Path = smallestPath(s.Links[id])
+			s.Personas[id] = p
+		}
+		return
 	}
 	f := s.Files[w].Valid
 	content := contentOf(f)
@@ -275,8 +293,11 @@ func (s *indexState) nameProblems() []Problem {
 			return 1
 		})
 		for _, p := range ps[1:] {
-			f := s.Files[p.Path]
-			out = append(out, Problem{Path: p.Path, Line: 1, Column: 1, Commit: f.Commit,
+			commit := ""
+			if f := s.Files[p.Path]; f != nil {
+				commit = f.Commit
+			}
+			out = append(out, Problem{Path: p.Path, Line: 1, Column: 1, Commit: commit,
 				Message: fmt.Sprintf("name %q is also used by %s", name, ps[0].Path)})
 		}
 	}

@@ -210,8 +210,14 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	var headTime time.Time
 	if len(chain) > 0 {
 		headTime = chain[len(chain)-1].Time
-	} else if cur := r.snap.Load(); cur != nil {
+	} else if cur := r.snap.Load(); cur != nil && !rebuilt && cur.Head == r.state.Head.String() {
 		headTime = cur.HeadTime
+	} else if !r.state.Head.IsZero() {
+		ci, err := r.store.commit(r.state.Head)
+		if err != nil {
+			return err
+		}
+		headTime = ci.Time
 	}
 	r.dirty += len(chain)
 	r.publish(newSnapshot(r.state, headTime, r.searcher))

@@ -5,6 +5,9 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -112,12 +115,39 @@ type Export struct {
 func NewExport(s *registry.Snapshot, org string) Export {
 	out := Export{Head: s.Head, Personas: make([]ExportedPersona, 0, len(s.Personas()))}
 	for _, p := range s.Personas() {
-		ep := ExportedPersona{PersonaInstance: NewPersonaInstance(p, org), CreatedCommit: p.CreatedCommit,
-			UpdatedCommit: p.UpdatedCommit, Versions: make([]PersonaVersion, 0, len(p.Versions))}
-		for _, v := range p.Versions {
-			ep.Versions = append(ep.Versions, NewPersonaVersion(p, v, org, false))
-		}
-		out.Personas = append(out.Personas, ep)
+		out.Personas = append(out.Personas, newExportedPersona(p, org))
 	}
 	return out
+}
+
+func newExportedPersona(p *registry.Persona, org string) ExportedPersona {
+	ep := ExportedPersona{PersonaInstance: NewPersonaInstance(p, org), CreatedCommit: p.CreatedCommit,
+		UpdatedCommit: p.UpdatedCommit, Versions: make([]PersonaVersion, 0, len(p.Versions))}
+	for _, v := range p.Versions {
+		ep.Versions = append(ep.Versions, NewPersonaVersion(p, v, org, false))
+	}
+	return ep
+}
+
+// WriteExport writes the same JSON as NewExport, one persona at a time, so
+// memory stays flat on large registries.
+func WriteExport(w io.Writer, s *registry.Snapshot, org string) error {
+	head, _ := json.Marshal(s.Head)
+	if _, err := fmt.Fprintf(w, `{"head":%s,"personas":[`, head); err != nil {
+		return err
+	}
+	for i, p := range s.Personas() {
+		b, err := json.Marshal(newExportedPersona(p, org))
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b = append([]byte{','}, b...)
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "]}\n")
+	return err
 }

@@ -50,7 +50,7 @@ func newExportCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
-			if err := json.NewEncoder(w).Encode(server.NewExport(snap, g.org)); err != nil {
+			if err := server.WriteExport(w, snap, g.org); err != nil {
 				return err
 			}
 			return w.Flush()
