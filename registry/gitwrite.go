@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -167,10 +168,26 @@ func (s *gitStore) updateRef(branch string, old, new plumbing.Hash) error {
 	lockPath := refPath + ".lock"
 	lock, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {
-		return errRefLocked
+		if removeStaleLock(lockPath) {
+			return errRefLocked // removed: the caller retries
+		}
+		return &lockError{path: lockPath}
 	}
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", name, err)
+	}
+	// mark the lock as ours until the new value is written, so that a lock
+	// left by a crash of this process can be proven stale
+	if _, err := fmt.Fprintf(lock, "%s%d %s\n", lockMarker, os.Getpid(), hostname()); err != nil {
+		lock.Close()
+		os.Remove(lockPath)
+		return fmt.Errorf("write %s: %w", lockPath, err)
+	}
+	if _, err := lock.Seek(0, 0); err != nil {
+		return err
+	}
+	if err := lock.Truncate(0); err != nil {
+		return err
 	}
 	committed := false
 	defer func() {
@@ -202,6 +219,59 @@ func (s *gitStore) updateRef(branch string, old, new plumbing.Hash) error {
 	syncDir(filepath.Dir(refPath))
 	s.appendReflog(name, old, new)
 	return nil
+}
+
+// lockMarker starts the content of a lock this process holds, before the new
+// ref value replaces it: "personas-lock pid host".
+const lockMarker = "personas-lock "
+
+// lockError reports a ref lock held by another process (or left by a crash
+// of one): nothing is removed that isn't provably ours.
+type lockError struct{ path string }
+
+func (e *lockError) Error() string {
+	age := ""
+	if info, err := os.Stat(e.path); err == nil {
+		age = fmt.Sprintf(" (created %s ago)", time.Since(info.ModTime()).Round(time.Second))
+	}
+	return fmt.Sprintf("the branch is locked by %s%s; if no git process is running, a crash left it: remove the file", e.path, age)
+}
+
+func (e *lockError) Is(target error) bool { return target == errRefLocked }
+
+// removeStaleLock removes a lock that this program wrote on this host for a
+// process that no longer exists, and reports whether it did.
+func removeStaleLock(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil || !strings.HasPrefix(string(data), lockMarker) {
+		return false
+	}
+	var pid int
+	var host string
+	if _, err := fmt.Sscanf(strings.TrimPrefix(string(data), lockMarker), "%d %s", &pid, &host); err != nil {
+		return false
+	}
+	if host != hostname() || pid == os.Getpid() || processAlive(pid) {
+		return false
+	}
+	return os.Remove(path) == nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	return h
+}
+
+// processAlive reports whether a process with the pid exists.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
 }
 
 // currentRef reads a branch from its loose file, else from packed-refs.

@@ -258,6 +258,7 @@ func (r *Registry) freePersonaPath(head plumbing.Hash, slug string) (string, err
 func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plumbing.Hash) (writePlan, error)) (WriteResult, error) {
 	var res WriteResult
 	err := r.do(ctx, func() error {
+		var lastErr error
 		for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 			if err := r.refresh(ctx); err != nil {
 				return err
@@ -280,11 +281,15 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 				res.Commit = commit.String()
 				return r.refresh(ctx)
 			case errors.Is(err, errRefMoved), errors.Is(err, errRefLocked):
+				lastErr = err
 				r.log.Info("branch moved during a write; retrying on the new head", "attempt", attempt+1, "reason", err)
 				time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 			default:
 				return err
 			}
+		}
+		if lastErr != nil {
+			return &Error{Code: ECONFLICT, Message: "the write was not made: " + lastErr.Error(), Err: lastErr}
 		}
 		return Errorf(ECONFLICT, "the branch kept moving; the write was not made, try again")
 	})

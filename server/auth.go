@@ -226,7 +226,7 @@ func (s *Server) requirePermission(perm string) echo.MiddlewareFunc {
 				return registry.Errorf(registry.EFORBIDDEN, "token %q lacks the permission %s", p.Token.Name, perm)
 			}
 			c.Set(principalKey, p)
-			return next(c)
+			return s.limitRate(next)(c)
 		}
 	}
 }

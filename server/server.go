@@ -34,6 +34,9 @@ type Config struct {
 	// RedactSensitive hides sensitive_user_variables from callers without
 	// the Modify permission.
 	RedactSensitive bool
+	// RateLimit, when above zero, limits each token to that many requests
+	// a second (429 with Retry-After beyond).
+	RateLimit float64
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -47,6 +50,7 @@ type Server struct {
 	http    *http.Server
 	metrics *metrics
 
+	limiter      *rateLimiter
 	responses    responseCache
 	instanceJSON instanceCache
 }
@@ -58,6 +62,9 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, org: cfg.Org}
 	s.metrics = newMetrics(cfg.Registry)
+	if cfg.RateLimit > 0 {
+		s.limiter = newRateLimiter(cfg.RateLimit)
+	}
 	e := echo.NewWithConfig(echo.Config{Logger: cfg.Logger, HTTPErrorHandler: s.handleError, NoGroupAutoRegister404Routes: true})
 	e.Use(s.logRequests, s.countRequests, middleware.Recover(), middleware.BodyLimit(MaxBodyBytes),
 		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
@@ -95,7 +102,7 @@ func (s *Server) routes() {
 			g.Add(method, path+"/", h, m...)
 		}
 	}
-	read := []echo.MiddlewareFunc{s.authRead, s.withSnapshot}
+	read := []echo.MiddlewareFunc{s.authRead, s.limitRate, s.withSnapshot}
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		both(method, "/", s.list, read...)
 		both(method, "/search", s.search, read...)

@@ -29,6 +29,7 @@ type serveOptions struct {
 	requireAuthForReads bool
 	redactSensitive     bool
 	pollInterval        time.Duration
+	rateLimit           float64
 	logFormat           string
 }
 
@@ -53,6 +54,7 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.BoolVar(&o.redactSensitive, "redact-sensitive", false, "hide sensitive_user_variables from callers without the Modify permission")
 	f.DurationVar(&o.pollInterval, "poll-interval", 5*time.Second, "how often to check the branch without file events (0: default, negative: never)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
 	return cmd
 }
 
@@ -69,7 +71,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) error {
 	}
 	defer reg.Close()
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
-		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive}
+		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit}
 	if err := configureWrites(&cfg, reg, o, log); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
