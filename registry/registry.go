@@ -24,6 +24,9 @@ type Options struct {
 	// PollInterval is how often the branch is checked without a file-system
 	// event (default 5s; negative disables polling).
 	PollInterval time.Duration
+	// Remote, when set, is the git URL this repository is a clone of: writes
+	// are pushed there before they are acknowledged, and Fetch follows it.
+	Remote string
 	// NoCache disables the snapshot cache under the git directory.
 	NoCache bool
 	Logger  *slog.Logger
@@ -56,10 +59,11 @@ type Registry struct {
 	snap  atomic.Pointer[Snapshot]
 	ready chan struct{}
 
-	reqs   chan func()
-	ctx    context.Context // ends at Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	reqs      chan func()
+	fetchSoon chan struct{}
+	ctx       context.Context // ends at Close
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	// owned by the owner goroutine
 	store    *gitStore
@@ -84,16 +88,17 @@ func Open(opts Options) (*Registry, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Registry{
-		opts:     opts,
-		log:      opts.Logger,
-		ready:    make(chan struct{}),
-		reqs:     make(chan func()),
-		ctx:      ctx,
-		cancel:   cancel,
-		store:    store,
-		ix:       newIndexer(store, opts.Dir, opts.UnitTests),
-		state:    newIndexState(),
-		searcher: newSearcher(),
+		opts:      opts,
+		log:       opts.Logger,
+		ready:     make(chan struct{}),
+		reqs:      make(chan func()),
+		fetchSoon: make(chan struct{}, 1),
+		ctx:       ctx,
+		cancel:    cancel,
+		store:     store,
+		ix:        newIndexer(store, opts.Dir, opts.UnitTests),
+		state:     newIndexState(),
+		searcher:  newSearcher(),
 	}
 	r.published = sync.NewCond(&r.mu)
 	r.wg.Go(func() { r.own(ctx) })

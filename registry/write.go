@@ -276,6 +276,20 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 			if err != nil {
 				return err
 			}
+			if r.opts.Remote != "" {
+				// the remote is the source of truth: push first, so the
+				// local branch is never ahead of it after a failure
+				if err := r.push(ctx, head, commit); errors.Is(err, errRefMoved) {
+					lastErr = errors.New("the remote branch kept moving")
+					r.log.Info("remote moved during a write; fetching and retrying", "attempt", attempt+1)
+					if err := r.fetch(ctx); err != nil {
+						return err
+					}
+					continue
+				} else if err != nil {
+					return err
+				}
+			}
 			switch err := r.store.updateRef(r.opts.Branch, head, commit); {
 			case err == nil:
 				res.Commit = commit.String()

@@ -34,6 +34,10 @@ type Config struct {
 	// RedactSensitive hides sensitive_user_variables from callers without
 	// the Modify permission.
 	RedactSensitive bool
+	// WebhookSecret verifies push webhooks at POST /hooks/git; OnPush is
+	// called for each verified one (the replica fetches).
+	WebhookSecret string
+	OnPush        func()
 	// RateLimit, when above zero, limits each token to that many requests
 	// a second (429 with Retry-After beyond).
 	RateLimit float64
@@ -88,6 +92,7 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.json", s.openapi)
+	e.POST("/hooks/git", s.gitWebhook)
 	base := "/v1/:org/simulation/persona"
 	g := e.Group(base, s.checkOrg)
 	// every route answers with and without its trailing slash

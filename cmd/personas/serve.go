@@ -30,6 +30,10 @@ type serveOptions struct {
 	redactSensitive     bool
 	pollInterval        time.Duration
 	rateLimit           float64
+	remote              string
+	cloneDir            string
+	fetchInterval       time.Duration
+	webhookSecret       string
 	logFormat           string
 }
 
@@ -54,24 +58,46 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.BoolVar(&o.redactSensitive, "redact-sensitive", false, "hide sensitive_user_variables from callers without the Modify permission")
 	f.DurationVar(&o.pollInterval, "poll-interval", 5*time.Second, "how often to check the branch without file events (0: default, negative: never)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.remote, "remote", "", "git URL to replicate (file://, https://, ssh://): serve a bare clone of it, push writes to it")
+	f.StringVar(&o.cloneDir, "clone-dir", "", "where the bare clone of --remote lives (default: a per-URL directory under the user cache dir)")
+	f.DurationVar(&o.fetchInterval, "fetch-interval", 10*time.Second, "how often to fetch --remote")
+	f.StringVar(&o.webhookSecret, "webhook-secret", "", "shared secret of push webhooks at POST /hooks/git (GitHub, GitLab, Gitea)")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
 	return cmd
 }
 
-func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) error {
+func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	var handler slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
 	if o.logFormat == "json" {
 		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 	}
 	log := slog.New(handler)
-	reg, err := registry.Open(registry.Options{Repo: g.repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
-		PollInterval: o.pollInterval, Logger: log})
+	repo := g.repo
+	if o.remote != "" {
+		dir := o.cloneDir
+		if dir == "" {
+			if dir, err = registry.DefaultCloneDir(o.remote); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+		}
+		log.Info("cloning or reusing the remote", "remote", o.remote, "clone", dir)
+		if err := registry.EnsureClone(cmd.Context(), o.remote, dir); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		repo = dir
+	}
+	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
+		PollInterval: o.pollInterval, Logger: log, Remote: o.remote})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	defer reg.Close()
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
-		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit}
+		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
+		WebhookSecret: o.webhookSecret}
+	if o.remote != "" {
+		cfg.OnPush = reg.FetchSoon
+	}
 	if err := configureWrites(&cfg, reg, o, log); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -87,10 +113,18 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) error {
 	log.Info("serving", "addr", ln.Addr().String(), "repo", g.repo, "branch", g.branch, "org", g.org)
 	fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s/v1/%s/simulation/persona/\n", ln.Addr(), g.org)
 	go func() {
+		if o.remote != "" {
+			if err := reg.Fetch(ctx); err != nil && ctx.Err() == nil {
+				log.Error("first fetch failed; serving the clone as it is", "err", err)
+			}
+		}
 		if _, err := reg.Refresh(ctx); err != nil && ctx.Err() == nil {
 			log.Error("first index failed; will retry on the next change", "err", err)
 		}
 		reg.Watch()
+		if o.remote != "" {
+			reg.SyncRemote(o.fetchInterval)
+		}
 	}()
 	select {
 	case err := <-serveErr:
