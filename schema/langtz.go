@@ -66,11 +66,25 @@ func CheckLanguage(code string) string {
 	return msg + " (three lowercase letters, e.g. \"eng\", \"spa\", \"jpn\")"
 }
 
+// loaded remembers which accepted timezones load (time.LoadLocation reads
+// and parses zone data on every call).
+var loaded sync.Map // name → error (nil when it loads)
+
+func loadLocation(name string) error {
+	if err, ok := loaded.Load(name); ok {
+		e, _ := err.(error)
+		return e
+	}
+	_, err := time.LoadLocation(name)
+	loaded.Store(name, err)
+	return err
+}
+
 // CheckTimezone reports why name is not an accepted IANA timezone, or "" when it is.
 func CheckTimezone(name string) string {
 	lists := acceptedLists()
 	if lists.timezones[name] {
-		if _, err := time.LoadLocation(name); err != nil {
+		if err := loadLocation(name); err != nil {
 			return fmt.Sprintf("timezone %q cannot be loaded: %v", name, err)
 		}
 		return ""

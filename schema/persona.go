@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -61,18 +60,59 @@ func withPath(f *Finding, path string) Finding {
 	return out
 }
 
-// personaFromValue converts a schema-valid value to a Persona, applying defaults.
+// personaFromValue converts a schema-valid value to a Persona, applying
+// defaults. The schema has checked every type, so a mismatch is a bug.
 func personaFromValue(v any) (*Persona, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode persona: %w", err)
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decode persona: not a mapping")
 	}
-	var p Persona
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("decode persona: %w", err)
+	p := &Persona{
+		ID: asString(m["id"]), Name: asString(m["name"]), Role: asString(m["role"]),
+		Background:                asString(m["background"]),
+		PreferredLanguage:         asNullable(m["preferred_language"]),
+		Timezone:                  asNullable(m["timezone"]),
+		NonsensitiveUserVariables: asStringMap(m["nonsensitive_user_variables"]),
+		SensitiveUserVariables:    asStringMap(m["sensitive_user_variables"]),
+	}
+	if tags, ok := m["tags"].(map[string]any); ok {
+		p.Tags = make(map[string]*string, len(tags))
+		for k, v := range tags {
+			p.Tags[k] = asNullable(v)
+		}
+	}
+	if models, ok := m["user_models"].([]any); ok {
+		p.UserModels = make([]string, len(models))
+		for i, s := range models {
+			p.UserModels[i] = asString(s)
+		}
 	}
 	p.Normalize()
-	return &p, nil
+	return p, nil
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func asNullable(v any) *string {
+	if s, ok := v.(string); ok {
+		return &s
+	}
+	return nil
+}
+
+func asStringMap(v any) map[string]string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = asString(v)
+	}
+	return out
 }
 
 // Normalize applies the defaults of absent fields, so that two personas that
