@@ -33,7 +33,24 @@ func (s *gitStore) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Has
 	if err := w.Close(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return s.st.SetEncodedObject(obj)
+	return s.setObject(obj)
+}
+
+// setObject stores an object and fsyncs its loose file, so that a ref
+// pointing at it survives a power loss too.
+func (s *gitStore) setObject(obj plumbing.EncodedObject) (plumbing.Hash, error) {
+	h, err := s.st.SetEncodedObject(obj)
+	if err != nil {
+		return h, err
+	}
+	hex := h.String()
+	p := filepath.Join(s.gitDir, "objects", hex[:2], hex[2:])
+	if f, err := os.Open(p); err == nil {
+		_ = f.Sync()
+		f.Close()
+		syncDir(filepath.Dir(p))
+	}
+	return h, nil
 }
 
 // treeEdit replaces (data != nil) or removes (data == nil) one file.
@@ -115,7 +132,7 @@ func (s *gitStore) editTreeAt(h plumbing.Hash, parts []string, data []byte) (plu
 	if err := t.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return s.st.SetEncodedObject(obj)
+	return s.setObject(obj)
 }
 
 // sortTreeEntries orders entries as git does (a tree's name sorts as name + "/").
@@ -146,7 +163,7 @@ func (s *gitStore) writeCommit(tree, parent plumbing.Hash, author object.Signatu
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return s.st.SetEncodedObject(obj)
+	return s.setObject(obj)
 }
 
 // Ref update errors.
