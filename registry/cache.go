@@ -17,7 +17,7 @@ import (
 
 // cacheFormat changes whenever the cached state or the history rules change;
 // a cache of another format is ignored.
-const cacheFormat = 1
+const cacheFormat = 2
 
 // cacheSaveEvery is how many new commits make a refresh save the cache.
 const cacheSaveEvery = 1000

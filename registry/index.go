@@ -229,7 +229,7 @@ func (p *Persona) touch(ci *commitInfo) {
 // addVersion appends a version. Versions is shared with earlier clones; they
 // never read past their own length, so appending is safe.
 func (p *Persona) addVersion(ci *commitInfo, c Content) {
-	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.Hash.String(),
+	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.Hash.String(), Subject: ci.Subject,
 		CreatedAt: ci.Time, Creator: ci.Author, Content: c})
 }
 

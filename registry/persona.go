@@ -58,6 +58,7 @@ type Content struct {
 type Version struct {
 	Number    int
 	Commit    string
+	Subject   string // first line of the commit message
 	CreatedAt time.Time
 	Creator   string
 	Content

@@ -71,17 +71,22 @@ func findPersona(snap *registry.Snapshot, idOrName string) (*registry.Persona, e
 	return nil, &exitError{code: exitFindings, err: fmt.Errorf("no persona with id or name %q on this branch", idOrName)}
 }
 
+// loadPersona indexes the branch and finds one persona by id or name.
+func loadPersona(cmd *cobra.Command, g *globalFlags, idOrName string) (*registry.Persona, error) {
+	snap, err := openSnapshot(cmd.Context(), g)
+	if err != nil {
+		return nil, err
+	}
+	return findPersona(snap, idOrName)
+}
+
 func newLogCmd(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "log ID|NAME",
-		Short: "List the versions of one persona: version, date, author, commit",
+		Short: "List the versions of one persona: version, date, author, commit, subject",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			snap, err := openSnapshot(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			p, err := findPersona(snap, args[0])
+			p, err := loadPersona(cmd, g, args[0])
 			if err != nil {
 				return err
 			}
@@ -93,7 +98,7 @@ func newLogCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintf(w, "%s %s (%s, %s)\n", p.ID, p.Name, state, p.Path)
 			for i := len(p.Versions) - 1; i >= 0; i-- {
 				v := p.Versions[i]
-				fmt.Fprintf(w, "v%-4d %s  %-28s %s\n", v.Number, v.CreatedAt.Format("2006-01-02 15:04:05Z"), v.Creator, v.Commit[:12])
+				fmt.Fprintf(w, "v%-4d %s  %-28s %s  %s\n", v.Number, v.CreatedAt.Format("2006-01-02 15:04:05Z"), v.Creator, v.Commit[:12], v.Subject)
 			}
 			return nil
 		},
@@ -107,11 +112,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Print one version of a persona as YAML, with its metadata",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			snap, err := openSnapshot(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			p, err := findPersona(snap, args[0])
+			p, err := loadPersona(cmd, g, args[0])
 			if err != nil {
 				return err
 			}
