@@ -170,7 +170,27 @@ func (r *Registry) push(ctx context.Context, base, commit plumbing.Hash) error {
 		strings.Contains(err.Error(), "non-fast-forward"), strings.Contains(err.Error(), "rejected"):
 		return errRefMoved
 	}
-	return &Error{Code: EUNAVAILABLE, Message: "the remote refused the push: " + err.Error(), Err: err}
+	// git's receive-pack says "failed to update ref" when another replica
+	// won the race: ask the remote where the branch is now
+	if moved, lerr := r.remoteMoved(ctx, repo, auth, base); lerr == nil && moved {
+		return errRefMoved
+	}
+	return &Error{Code: EUNAVAILABLE, Message: "the remote refused the push", Err: err}
+}
+
+// remoteMoved reports whether the remote branch is no longer at base.
+func (r *Registry) remoteMoved(ctx context.Context, repo *git.Repository, auth transport.AuthMethod, base plumbing.Hash) (bool, error) {
+	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{r.opts.Remote}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if err != nil {
+		return false, err
+	}
+	for _, ref := range refs {
+		if ref.Name() == plumbing.NewBranchReferenceName(r.opts.Branch) {
+			return ref.Hash() != base, nil
+		}
+	}
+	return !base.IsZero(), nil
 }
 
 // SyncRemote fetches on the interval and whenever FetchSoon is called, until
