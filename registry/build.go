@@ -208,22 +208,25 @@ func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
 	if c.NewHash.IsZero() {
 		return nil
 	}
+	// symlinks and submodules are problems whatever their blob: never memoized
+	switch c.NewMode {
+	case modeSymlink:
+		f := &future{done: make(chan struct{})}
+		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
+			Message: "is a symbolic link; persona files must be regular files"}})
+		return f
+	case modeSubmodule:
+		f := &future{done: make(chan struct{})}
+		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
+			Message: "is a submodule, not a persona file"}})
+		return f
+	}
 	key := parseKey{c.NewHash, c.unitTest}
 	if f, ok := ix.parseMemo[key]; ok {
 		return f
 	}
 	f := &future{done: make(chan struct{})}
 	ix.parseMemo[key] = f
-	switch c.NewMode {
-	case modeSymlink:
-		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
-			Message: "is a symbolic link; persona files must be regular files"}})
-		return f
-	case modeSubmodule:
-		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
-			Message: "is a submodule, not a persona file"}})
-		return f
-	}
 	data, err := ix.store.readRaw(c.NewHash, plumbing.BlobObject, schema.MaxFileSize)
 	if err != nil {
 		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1, Message: err.Error()}})

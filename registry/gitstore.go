@@ -178,6 +178,11 @@ func (s *gitStore) readRaw(h plumbing.Hash, want plumbing.ObjectType, limit int6
 }
 
 func (s *gitStore) readRawGoGit(h plumbing.Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	if limit > 0 {
+		if size, err := s.st.EncodedObjectSize(h); err == nil && size > limit {
+			return nil, &sizeError{size: size, limit: limit}
+		}
+	}
 	obj, err := s.st.EncodedObject(want, h)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s: %w", want, h, err)

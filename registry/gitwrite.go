@@ -200,12 +200,6 @@ func (s *gitStore) updateRef(branch string, old, new plumbing.Hash) error {
 		os.Remove(lockPath)
 		return fmt.Errorf("write %s: %w", lockPath, err)
 	}
-	if _, err := lock.Seek(0, 0); err != nil {
-		return err
-	}
-	if err := lock.Truncate(0); err != nil {
-		return err
-	}
 	committed := false
 	defer func() {
 		if !committed {
@@ -219,6 +213,12 @@ func (s *gitStore) updateRef(branch string, old, new plumbing.Hash) error {
 	}
 	if cur != old {
 		return errRefMoved
+	}
+	if _, err := lock.Seek(0, 0); err != nil {
+		return err
+	}
+	if err := lock.Truncate(0); err != nil {
+		return err
 	}
 	if _, err := lock.WriteString(new.String() + "\n"); err != nil {
 		return fmt.Errorf("write %s: %w", lockPath, err)
@@ -288,7 +288,8 @@ func processAlive(pid int) bool {
 	if err != nil {
 		return false
 	}
-	return p.Signal(syscall.Signal(0)) == nil
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM) // EPERM: alive, another user's
 }
 
 // currentRef reads a branch from its loose file, else from packed-refs.

@@ -88,7 +88,7 @@ func (s *Server) errorResponse(c *echo.Context, err error) (int, errorBody) {
 		if re.Code == registry.EINTERNAL {
 			s.log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
-		if re.Code == registry.ERATELIMIT {
+		if re.Code == registry.ERATELIMIT && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "1")
 		}
 		return k.status, errorBody{Type: k.name, Message: registry.ErrorMessage(err), Errors: re.Fields}

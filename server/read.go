@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -60,7 +61,11 @@ func (s *Server) list(c *echo.Context) error {
 
 // listBody encodes {"simulation_personas", "has_more", "continuation_token", "filter_values"}.
 func (s *Server) listBody(c *echo.Context) ([]byte, error) {
-	q, err := listQuery(c.QueryParams(), s.org)
+	raw, err := queryValues(c)
+	if err != nil {
+		return nil, err
+	}
+	q, err := listQuery(raw, s.org)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +106,11 @@ func (s *Server) search(c *echo.Context) error {
 
 // searchBody encodes {"simulation_personas": [...]}.
 func (s *Server) searchBody(c *echo.Context) ([]byte, error) {
-	text, f, err := searchQuery(c.QueryParams(), s.org)
+	raw, err := queryValues(c)
+	if err != nil {
+		return nil, err
+	}
+	text, f, err := searchQuery(raw, s.org)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +136,11 @@ func (s *Server) versionsBody(c *echo.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := versionQuery(c.QueryParams())
+	raw, err := queryValues(c)
+	if err != nil {
+		return nil, err
+	}
+	q, err := versionQuery(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +157,16 @@ func (s *Server) versionsBody(c *echo.Context) ([]byte, error) {
 		out.HasMore, out.ContinuationToken = true, &res.Next
 	}
 	return marshal(out)
+}
+
+// queryValues parses the query string strictly: a malformed escape is a 422,
+// not a silently dropped parameter.
+func queryValues(c *echo.Context) (url.Values, error) {
+	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return nil, invalid([]string{"query"}, "malformed query string: "+err.Error())
+	}
+	return q, nil
 }
 
 // personaID reads and checks the id path parameter.

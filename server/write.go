@@ -167,7 +167,8 @@ func decodeBody(c *echo.Context, v any) error {
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var sc echo.HTTPStatusCoder
+		if errors.As(err, &tooLarge) || (errors.As(err, &sc) && sc.StatusCode() == http.StatusRequestEntityTooLarge) {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body too large")
 		}
 		return invalid([]string{"body"}, "could not read the body")
@@ -182,7 +183,7 @@ func decodeBody(c *echo.Context, v any) error {
 		}
 		return bodyError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return invalid([]string{"body"}, "trailing data after the JSON object")
 	}
 	return nil
