@@ -40,6 +40,11 @@ func (s *gitStore) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Has
 // pointing at it survives a power loss too.
 func (s *gitStore) setObject(obj plumbing.EncodedObject) (plumbing.Hash, error) {
 	h, err := s.st.SetEncodedObject(obj)
+	// git's prune-packed may remove an empty objects/xx directory between
+	// go-git's mkdir and rename: try again
+	for i := 0; i < 5 && errors.Is(err, os.ErrNotExist); i++ {
+		h, err = s.st.SetEncodedObject(obj)
+	}
 	if err != nil {
 		return h, err
 	}
@@ -183,30 +188,12 @@ func (s *gitStore) updateRef(branch string, old, new plumbing.Hash) error {
 		return err
 	}
 	lockPath := refPath + ".lock"
-	lock, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		if removeStaleLock(lockPath) {
-			return errRefLocked // removed: the caller retries
-		}
-		return &lockError{path: lockPath}
+	if err := s.takeLock(lockPath); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("lock %s: %w", name, err)
-	}
-	// mark the lock as ours until the new value is written, so that a lock
-	// left by a crash of this process can be proven stale
-	if _, err := fmt.Fprintf(lock, "%s%d %s\n", lockMarker, os.Getpid(), hostname()); err != nil {
-		lock.Close()
-		os.Remove(lockPath)
-		return fmt.Errorf("write %s: %w", lockPath, err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			lock.Close()
-			os.Remove(lockPath)
-		}
-	}()
+	// the lock only ever holds our marker, so a lock left by a crash of
+	// this process can always be proven stale
+	defer os.Remove(lockPath)
 	cur, err := s.currentRef(name, refPath)
 	if err != nil {
 		return err
@@ -214,27 +201,70 @@ func (s *gitStore) updateRef(branch string, old, new plumbing.Hash) error {
 	if cur != old {
 		return errRefMoved
 	}
-	if _, err := lock.Seek(0, 0); err != nil {
-		return err
-	}
-	if err := lock.Truncate(0); err != nil {
-		return err
-	}
-	if _, err := lock.WriteString(new.String() + "\n"); err != nil {
-		return fmt.Errorf("write %s: %w", lockPath, err)
-	}
-	if err := lock.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", lockPath, err)
-	}
-	if err := lock.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(lockPath, refPath); err != nil {
+	if err := writeFileAtomic(s.gitDir, refPath, []byte(new.String()+"\n")); err != nil {
 		return fmt.Errorf("update %s: %w", name, err)
 	}
-	committed = true
-	syncDir(filepath.Dir(refPath))
 	s.appendReflog(name, old, new)
+	return nil
+}
+
+// takeLock creates lockPath holding our marker (pid and host), atomically:
+// the marker is written to a temporary file first and hard-linked into
+// place, which fails like O_EXCL when the lock exists.
+func (s *gitStore) takeLock(lockPath string) error {
+	tmp, err := os.CreateTemp(s.gitDir, "personas-lock-*")
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = fmt.Fprintf(tmp, "%s%d %s\n", lockMarker, os.Getpid(), hostname())
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	err = os.Link(tmp.Name(), lockPath)
+	if errors.Is(err, os.ErrExist) {
+		if removeStaleLock(lockPath) {
+			return errRefLocked // removed: the caller retries
+		}
+		return &lockError{path: lockPath}
+	}
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data: a temporary file in dir, fsync,
+// rename, fsync of the directory.
+func writeFileAtomic(dir, path string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, "personas-ref-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(path))
 	return nil
 }
 

@@ -32,8 +32,12 @@ type pack struct {
 	idx *idxfile.MemoryIndex
 }
 
-// packCacheBytes bounds the cache of resolved objects by size.
-const packCacheBytes = 256 << 20
+// packCacheBytes bounds the cache of resolved objects by size during a walk;
+// between walks it is shrunk to packIdleBytes, enough for the next commits.
+const (
+	packCacheBytes = 256 << 20
+	packIdleBytes  = 16 << 20
+)
 
 func openPackReader(gitDir string) (*packReader, error) {
 	paths, err := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "*.idx"))
@@ -267,6 +271,17 @@ type cacheItem struct {
 
 func newBaseCache(max int) *baseCache {
 	return &baseCache{max: max, ll: list.New(), m: map[baseKey]*list.Element{}}
+}
+
+// shrink evicts the least recently used objects down to max bytes.
+func (c *baseCache) shrink(max int) {
+	for c.size > max {
+		last := c.ll.Back()
+		it := last.Value.(*cacheItem)
+		c.ll.Remove(last)
+		delete(c.m, it.key)
+		c.size -= len(it.data)
+	}
 }
 
 func (c *baseCache) get(k baseKey) (cacheEntry, bool) {

@@ -209,7 +209,11 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	} else if err != nil {
 		return err
 	}
-	if err := r.ix.update(ctx, r.state, chain); err != nil {
+	err = r.ix.update(ctx, r.state, chain)
+	if r.store.packs != nil {
+		r.store.packs.cache.shrink(packIdleBytes)
+	}
+	if err != nil {
 		return err
 	}
 	var headTime time.Time

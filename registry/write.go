@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path"
 	"strings"
@@ -37,7 +38,14 @@ type WriteResult struct {
 }
 
 // maxWriteAttempts bounds retries when the branch moves under a write.
-const maxWriteAttempts = 20
+const maxWriteAttempts = 40
+
+// backoff waits before a retry: longer with each attempt, jittered so that
+// replicas racing for the same branch spread out.
+func backoff(attempt int) {
+	max := time.Duration(min(attempt+1, 10)) * 10 * time.Millisecond
+	time.Sleep(time.Duration(rand.Int64N(int64(max))) + time.Millisecond)
+}
 
 // change is what a write computes on a snapshot: a file edit and a message,
 // or an error. It is recomputed on the new head when the branch moved.
@@ -259,12 +267,18 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 	var res WriteResult
 	err := r.do(ctx, func() error {
 		var lastErr error
+		reopened := false
 		for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 			if err := r.refresh(ctx); err != nil {
 				return err
 			}
 			head := r.state.Head
 			p, err := plan(r.snap.Load(), head)
+			if isMissingObject(err) && !reopened {
+				reopened = true // packs moved (gc, repack): reopen and plan again
+				r.store.reopen()
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -273,6 +287,11 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 				return nil
 			}
 			commit, err := r.commitPlan(head, a, p)
+			if isMissingObject(err) && !reopened {
+				reopened = true
+				r.store.reopen()
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -285,6 +304,7 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 					if err := r.fetch(ctx); err != nil {
 						return err
 					}
+					backoff(attempt)
 					continue
 				} else if err != nil {
 					return err
@@ -297,7 +317,7 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 			case errors.Is(err, errRefMoved), errors.Is(err, errRefLocked):
 				lastErr = err
 				r.log.Info("branch moved during a write; retrying on the new head", "attempt", attempt+1, "reason", err)
-				time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+				backoff(attempt)
 			default:
 				return err
 			}
