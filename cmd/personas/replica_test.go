@@ -27,7 +27,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,34 +45,11 @@ const (
 // ---------------------------------------------------------------------------
 // the binary
 
-// replicaBuild builds the personas command into a temporary directory, with
-// -race when this test binary has it. It skips under -short and without git.
+// replicaBuild builds the personas command (see buildPersonas in
+// crash_test.go: -race when this test binary has it; skips under -short).
 func replicaBuild(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: builds the personas binary and runs replicas of a git remote")
-	}
-	for _, tool := range []string{"git", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found on PATH: this end-to-end test needs it", tool)
-		}
-	}
-	bin := filepath.Join(t.TempDir(), "personas")
-	args := []string{"build", "-o", bin}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "-race" && s.Value == "true" {
-				args = append(args, "-race")
-			}
-		}
-	}
-	start := time.Now()
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	t.Logf("go %s: %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	return bin
+	return buildPersonas(t)
 }
 
 // ---------------------------------------------------------------------------
