@@ -350,21 +350,9 @@ func changedFields(b, a *DiffPersona) []string {
 	add("preferred_language", !eqPtr(b.Content.PreferredLanguage, a.Content.PreferredLanguage))
 	add("timezone", !eqPtr(b.Content.Timezone, a.Content.Timezone))
 	add("user_models", !slices.Equal(b.Content.UserModels, a.Content.UserModels))
-	add("nonsensitive_user_variables", !mapsEqual(b.Content.NonsensitiveUserVariables, a.Content.NonsensitiveUserVariables))
-	add("sensitive_user_variables", !mapsEqual(b.Content.SensitiveUserVariables, a.Content.SensitiveUserVariables))
+	add("nonsensitive_user_variables", !maps.Equal(b.Content.NonsensitiveUserVariables, a.Content.NonsensitiveUserVariables))
+	add("sensitive_user_variables", !maps.Equal(b.Content.SensitiveUserVariables, a.Content.SensitiveUserVariables))
 	return out
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func unitTestsOf(s *indexState, id string) []string {

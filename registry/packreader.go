@@ -298,11 +298,5 @@ func (c *baseCache) put(k baseKey, v cacheEntry) {
 	}
 	c.m[k] = c.ll.PushFront(&cacheItem{key: k, cacheEntry: v})
 	c.size += len(v.data)
-	for c.size > c.max {
-		last := c.ll.Back()
-		it := last.Value.(*cacheItem)
-		c.ll.Remove(last)
-		delete(c.m, it.key)
-		c.size -= len(it.data)
-	}
+	c.shrink(c.max)
 }

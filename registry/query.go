@@ -1,8 +1,8 @@
 package registry
 
 import (
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -185,12 +185,10 @@ func (s *Snapshot) FilterValues() FilterValues {
 	return s.fv
 }
 
+// sortedSet returns the keys of m sorted, never nil (an empty JSON list).
 func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
+	out := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(out)
 	return out
 }
 
