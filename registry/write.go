@@ -269,6 +269,9 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 		var lastErr error
 		reopened := false
 		for attempt := 0; attempt < maxWriteAttempts; attempt++ {
+			if err := ctx.Err(); err != nil {
+				return err // the caller left; nothing of this attempt is written yet
+			}
 			if err := r.refresh(ctx); err != nil {
 				return err
 			}

