@@ -10,4 +10,4 @@ var refreshDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 })
 
 // Collectors returns the registry's Prometheus collectors, for the server to register.
-func Collectors() []prometheus.Collector { return []prometheus.Collector{refreshDuration} }
+func Collectors() []prometheus.Collector { return []prometheus.Collector{refreshDuration, refRequests} }

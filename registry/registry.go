@@ -30,6 +30,15 @@ type Options struct {
 	// NoCache disables the snapshot cache under the git directory.
 	NoCache bool
 	Logger  *slog.Logger
+	// PreviewRefs and PreviewBytes bound the cache of ref snapshots
+	// (RefSnapshot): at most this many, of at most this many estimated
+	// bytes in all (defaults DefaultPreviewRefs, DefaultPreviewBytes;
+	// negative PreviewRefs disables the cache).
+	PreviewRefs  int
+	PreviewBytes int64
+	// Checkpoints is how many states of the branch are kept to build ref
+	// snapshots from (default DefaultCheckpoints; negative keeps none).
+	Checkpoints int
 }
 
 func (o *Options) setDefaults() {
@@ -72,6 +81,10 @@ type Registry struct {
 	searcher *searcher
 	dirty    int // commits read since the cache was saved
 
+	checkpoints *checkpoints // states of the branch at older commits
+	refs        *refCache    // snapshots of other refs
+	fetcher     *refFetcher  // refs a replica fetched on request; expired under mu
+
 	mu        sync.Mutex
 	published *sync.Cond // broadcast when a snapshot is published
 	closed    bool
@@ -99,6 +112,10 @@ func Open(opts Options) (*Registry, error) {
 		ix:        newIndexer(store, opts.Dir, opts.UnitTests),
 		state:     newIndexState(),
 		searcher:  newSearcher(),
+
+		checkpoints: newCheckpoints(opts.Checkpoints),
+		refs:        newRefCache(opts.PreviewRefs, opts.PreviewBytes),
+		fetcher:     newRefFetcher(),
 	}
 	r.published = sync.NewCond(&r.mu)
 	r.wg.Go(func() { r.own(ctx) })
@@ -206,10 +223,11 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	if errors.Is(err, errRewritten) {
 		r.log.Info("history rewritten: rebuilding the index", "branch", r.opts.Branch)
 		r.state, rebuilt = newIndexState(), true
+		r.checkpoints.reset()
 	} else if err != nil {
 		return err
 	}
-	err = r.ix.update(ctx, r.state, chain)
+	err = r.updateWithCheckpoints(ctx, r.state, chain)
 	if r.store.packs != nil {
 		r.store.packs.cache.shrink(packIdleBytes)
 	}

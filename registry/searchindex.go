@@ -29,3 +29,6 @@ func (s *searcher) rebuild(personas []*Persona) *searchIndex {
 	}
 	return &searchIndex{idx: s.builder.Build(docs), docs: live}
 }
+
+// bytes estimates the memory of the index and its document list.
+func (s *searchIndex) bytes() int64 { return s.idx.Bytes() + int64(len(s.docs))*8 }

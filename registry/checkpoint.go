@@ -1,0 +1,130 @@
+package registry
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// checkpointEvery is how many commits a long history walk reads between
+// two checkpoints.
+const checkpointEvery = 1000
+
+// DefaultCheckpoints is how many index states of the served branch are kept
+// for building ref snapshots when Options.Checkpoints is zero.
+const DefaultCheckpoints = 16
+
+// checkpoints keep frozen index states of the served branch at some of its
+// commits, so that the state at a merge-base is a replay of at most a few
+// commits away instead of a walk of the whole history. A frozen state is the
+// fold of its commit's first-parent chain and never changes, so it stays
+// right whatever the branch does later (even after a force-push).
+// Spacing grows with age: recent merge-bases are cheap, old ones cost more.
+type checkpoints struct {
+	mu    sync.Mutex
+	max   int
+	byPos []*indexState // frozen, ordered by Commits
+}
+
+func newCheckpoints(max int) *checkpoints {
+	if max == 0 {
+		max = DefaultCheckpoints
+	}
+	return &checkpoints{max: max}
+}
+
+// add keeps a frozen copy of s (unless one at the same commit is kept).
+func (c *checkpoints) add(s *indexState) {
+	if c.max < 0 || s.Head.IsZero() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.byPos {
+		if k.Head == s.Head {
+			return
+		}
+	}
+	c.byPos = append(c.byPos, freeze(s))
+	slices.SortStableFunc(c.byPos, func(a, b *indexState) int { return a.Commits - b.Commits })
+	for len(c.byPos) > c.max {
+		c.thin(s.Commits)
+	}
+}
+
+// thin drops the checkpoint whose neighbours are closest relative to its
+// age, never the newest.
+func (c *checkpoints) thin(head int) {
+	best, bestScore := 0, 0.0
+	for i := 0; i < len(c.byPos)-1; i++ {
+		prev := 0
+		if i > 0 {
+			prev = c.byPos[i-1].Commits
+		}
+		gap := float64(c.byPos[i+1].Commits - prev)
+		score := gap / float64(head-c.byPos[i].Commits+checkpointEvery)
+		if i == 0 || score < bestScore {
+			best, bestScore = i, score
+		}
+	}
+	c.byPos = slices.Delete(c.byPos, best, best+1)
+}
+
+// at returns the frozen state at commit h, or nil.
+func (c *checkpoints) at(h plumbing.Hash) *indexState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.byPos {
+		if k.Head == h {
+			return k
+		}
+	}
+	return nil
+}
+
+// reset forgets every checkpoint.
+func (c *checkpoints) reset() {
+	c.mu.Lock()
+	c.byPos = nil
+	c.mu.Unlock()
+}
+
+// freeze copies the maps of s that a later commit changes in place; Links
+// is left out and rebuilt by thaw. Personas, files and unit states are
+// replaced, never changed, so they are shared.
+func freeze(s *indexState) *indexState {
+	return &indexState{Head: s.Head, Commits: s.Commits, Personas: maps.Clone(s.Personas),
+		Files: maps.Clone(s.Files), Units: maps.Clone(s.Units)}
+}
+
+// thaw returns a state that commits can be applied to, leaving f as it is.
+func thaw(f *indexState) *indexState {
+	s := &indexState{Head: f.Head, Commits: f.Commits, Personas: maps.Clone(f.Personas),
+		Files: maps.Clone(f.Files), Units: maps.Clone(f.Units), Links: map[string]map[string]bool{}}
+	for path, fs := range s.Files {
+		if fs.ID != "" {
+			s.link(path, fs.ID)
+		}
+	}
+	return s
+}
+
+// updateWithCheckpoints folds chain into s like indexer.update, keeping a
+// checkpoint every checkpointEvery commits and one at the end.
+func (r *Registry) updateWithCheckpoints(ctx context.Context, s *indexState, chain []*commitInfo) error {
+	for len(chain) > 0 {
+		n := min(len(chain), checkpointEvery)
+		if err := r.ix.update(ctx, s, chain[:n]); err != nil {
+			return err
+		}
+		chain = chain[n:]
+		if len(chain) > 0 {
+			r.checkpoints.add(s)
+		}
+	}
+	r.checkpoints.add(s)
+	return nil
+}

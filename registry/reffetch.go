@@ -1,0 +1,188 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Timing of the refs a replica fetches on request.
+const (
+	// refFetchTTL is how long a fetched ref is served before a request
+	// fetches it again (a push webhook expires it at once).
+	refFetchTTL = 30 * time.Second
+	// refMissTTL is how long a ref the remote does not have is answered 404
+	// without asking the remote again.
+	refMissTTL = 10 * time.Second
+	// previewNamespace is where refs fetched on request are kept locally.
+	previewNamespace = "refs/personas-preview/"
+)
+
+// fetchedRef is a ref a replica fetched on request.
+type fetchedRef struct {
+	local plumbing.ReferenceName
+	at    time.Time
+}
+
+// refFetcher remembers the refs fetched on request and the misses. It is
+// used on the owner goroutine, and by ExpireFetchedRefs under mu.
+type refFetcher struct {
+	fetched map[string]*fetchedRef // by requested name
+	misses  map[string]time.Time
+	expired bool // a webhook asked: refetch every ref on its next request
+}
+
+func newRefFetcher() *refFetcher {
+	return &refFetcher{fetched: map[string]*fetchedRef{}, misses: map[string]time.Time{}}
+}
+
+// ExpireFetchedRefs makes the next request for each ref fetched on request
+// fetch it again (a push or pull-request webhook arrived).
+func (r *Registry) ExpireFetchedRefs() {
+	r.mu.Lock()
+	r.fetcher.expired = true
+	r.mu.Unlock()
+}
+
+// resolveRef resolves a ref name to a commit, fetching it from the remote
+// when this is a replica and the clone lacks it (or its copy is old).
+// Runs on the owner goroutine.
+func (r *Registry) resolveRef(ctx context.Context, name string) (plumbing.Hash, error) {
+	if r.opts.Remote == "" {
+		return r.resolveLocalRef(name)
+	}
+	f := r.fetcher
+	r.mu.Lock()
+	if f.expired {
+		for _, fr := range f.fetched {
+			fr.at = time.Time{}
+		}
+		clear(f.misses)
+		f.expired = false
+	}
+	r.mu.Unlock()
+	if name == r.opts.Branch || isHexName(name) {
+		if h, err := r.resolveLocalRef(name); err == nil {
+			return h, nil // the served branch (kept current by the sync loop), or a commit
+		}
+	}
+	fr := f.fetched[name]
+	if fr != nil && time.Since(fr.at) < refFetchTTL {
+		if ref, err := r.store.st.Reference(fr.local); err == nil {
+			return r.peel(ref.Hash())
+		}
+	}
+	if at, ok := f.misses[name]; ok && time.Since(at) < refMissTTL {
+		return plumbing.ZeroHash, notFoundRef(name, fmt.Sprintf(" (nor on the remote, asked %s ago)", time.Since(at).Round(time.Second)))
+	}
+	h, err := r.fetchRef(ctx, name)
+	switch code := ErrorCode(err); {
+	case err == nil:
+		return h, nil
+	case code == ENOTFOUND:
+		delete(f.fetched, name)
+		for n, at := range f.misses {
+			if time.Since(at) >= refMissTTL {
+				delete(f.misses, n)
+			}
+		}
+		f.misses[name] = time.Now()
+	case fr != nil:
+		// the remote is unreachable: serve the copy fetched earlier
+		if ref, rerr := r.store.st.Reference(fr.local); rerr == nil {
+			r.log.Warn("refetching a ref failed; serving the copy fetched earlier", "ref", name, "err", err)
+			return r.peel(ref.Hash())
+		}
+	}
+	return plumbing.ZeroHash, err
+}
+
+// isHexName says whether name can be an abbreviated or full commit id.
+func isHexName(name string) bool {
+	if len(name) < 4 || len(name) > 40 {
+		return false
+	}
+	for _, c := range name {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveLocalRef resolves name in the local repository, like git rev-parse
+// (a full or abbreviated commit, refs/NAME, refs/tags/NAME, refs/heads/NAME,
+// refs/remotes/NAME), peeling tags.
+func (r *Registry) resolveLocalRef(name string) (plumbing.Hash, error) {
+	h, err := r.store.resolveRevision(name)
+	if err != nil {
+		return plumbing.ZeroHash, notFoundRef(name, "")
+	}
+	return h, nil
+}
+
+func notFoundRef(name, detail string) error {
+	return Errorf(ENOTFOUND, "ref %q not found: no branch, tag, commit or refs/%s names it%s", name, name, detail)
+}
+
+// peel returns the commit a ref's object stands for (tags are peeled).
+func (r *Registry) peel(h plumbing.Hash) (plumbing.Hash, error) {
+	return r.store.resolveRevision(h.String())
+}
+
+// fetchRef asks the remote for name (as refs/NAME, refs/tags/NAME or
+// refs/heads/NAME, in git's order; refs/pull/*/head and
+// refs/merge-requests/*/head included) and fetches it into the preview
+// namespace. Errors: ENOTFOUND when the remote has no such ref.
+func (r *Registry) fetchRef(ctx context.Context, name string) (plumbing.Hash, error) {
+	auth, err := remoteAuth(r.opts.Remote)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	repo, err := git.Open(r.store.st, nil)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("open repository: %w", err)
+	}
+	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{r.opts.Remote}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if err != nil {
+		return plumbing.ZeroHash, &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("ask the remote for ref %q: %v", name, err), Err: err}
+	}
+	advertised := map[plumbing.ReferenceName]bool{}
+	for _, ref := range refs {
+		advertised[ref.Name()] = true
+	}
+	var remote plumbing.ReferenceName
+	for _, cand := range []string{name, "refs/" + name, "refs/tags/" + name, "refs/heads/" + name} {
+		if strings.HasPrefix(cand, "refs/") && advertised[plumbing.ReferenceName(cand)] {
+			remote = plumbing.ReferenceName(cand)
+			break
+		}
+	}
+	if remote == "" {
+		return plumbing.ZeroHash, notFoundRef(name, " (nor on the remote)")
+	}
+	local := plumbing.ReferenceName(previewNamespace + strings.TrimPrefix(remote.String(), "refs/"))
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", remote, local))
+	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteURL: r.opts.Remote, RefSpecs: []config.RefSpec{spec},
+		Auth: auth, Tags: git.NoTags, Force: true})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return plumbing.ZeroHash, &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("fetch %s from the remote: %v", remote, err), Err: err}
+	}
+	if err == nil {
+		r.store.reopen() // new pack files
+	}
+	ref, err := r.store.st.Reference(local)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", remote, err)
+	}
+	r.fetcher.fetched[name] = &fetchedRef{local: local, at: time.Now()}
+	r.log.Info("fetched ref on request", "ref", name, "remote_ref", remote.String(), "head", ref.Hash().String())
+	return r.peel(ref.Hash())
+}

@@ -1,0 +1,154 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// RefSnapshot returns the registry as of ref: a branch, a tag, a full or
+// abbreviated commit, or any ref under refs/ (pull/123/head,
+// merge-requests/45/head). The snapshot is built from the nearest known
+// state on the ref's first-parent chain (the served branch's head, a
+// checkpoint, or a cached ref snapshot) plus the ref's own commits since,
+// and kept in a bounded LRU. A branch is resolved again on every call, so
+// new commits are followed. With a remote, a ref the clone lacks is fetched.
+// Errors: ENOTFOUND for an unknown ref, EINVALID for a malformed name.
+func (r *Registry) RefSnapshot(ctx context.Context, ref string) (*Snapshot, error) {
+	if err := checkRefName(ref); err != nil {
+		return nil, err
+	}
+	var snap *Snapshot
+	err := r.do(ctx, func() error {
+		h, err := r.resolveRef(ctx, ref)
+		if err != nil {
+			return err
+		}
+		snap, err = r.snapshotAt(ctx, h)
+		return err
+	})
+	return snap, err
+}
+
+// snapshotAt runs on the owner goroutine.
+func (r *Registry) snapshotAt(ctx context.Context, h plumbing.Hash) (*Snapshot, error) {
+	if cur := r.snap.Load(); cur != nil && cur.Head == h.String() && r.state.Head == h {
+		return cur, nil
+	}
+	if e := r.refs.get(h); e != nil {
+		refRequests.WithLabelValues("hit").Inc()
+		return e.snap, nil
+	}
+	refRequests.WithLabelValues("build").Inc()
+	start := time.Now()
+	s, replayed, err := r.stateAt(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("index ref at %s: %w", h, err)
+	}
+	ci, err := r.store.commit(h)
+	if err != nil {
+		return nil, err
+	}
+	snap := newSnapshot(s, ci.Time, r.searcher)
+	e := &refEntry{head: h, state: freeze(s), snap: snap}
+	e.bytes = estimateBytes(e.state, snap, r.state)
+	r.refs.put(e, replayed)
+	r.log.Info("ref snapshot built", "head", h.String(), "replayed", replayed,
+		"duration", time.Since(start).Round(time.Microsecond), "bytes", e.bytes)
+	return snap, nil
+}
+
+// stateAt returns a fresh index state at commit target: the nearest known
+// state on target's first-parent chain plus the commits after it. It also
+// returns how many commits were replayed. Runs on the owner goroutine.
+func (r *Registry) stateAt(ctx context.Context, target plumbing.Hash) (*indexState, int, error) {
+	var chain []*commitInfo
+	h := target
+	var base *indexState
+	for {
+		if base = r.knownState(h); base != nil {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		ci, err := r.store.commit(h)
+		if err != nil {
+			return nil, 0, err
+		}
+		chain = append(chain, ci)
+		h = ci.Parent
+	}
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	s := thaw(base)
+	if err := r.ix.update(ctx, s, chain); err != nil {
+		return nil, 0, err
+	}
+	return s, len(chain), nil
+}
+
+// knownState returns a state at h that must not be changed: the served
+// head, a checkpoint, a cached ref snapshot, or the empty state for the
+// zero hash (before a root commit).
+func (r *Registry) knownState(h plumbing.Hash) *indexState {
+	switch {
+	case h.IsZero():
+		return newIndexState()
+	case h == r.state.Head:
+		return r.state
+	}
+	if s := r.checkpoints.at(h); s != nil {
+		return s
+	}
+	if e := r.refs.peek(h); e != nil {
+		return e.state
+	}
+	return nil
+}
+
+// RefStats describes the cache of ref snapshots.
+type RefStats struct {
+	Refs, MaxRefs   int   // snapshots cached, and the bound
+	Bytes, MaxBytes int64 // their estimated size, and the bound
+	Builds          int64 // snapshots built since Open
+	Replayed        int64 // commits those builds read (the rest came from known states)
+}
+
+// RefStats returns how many ref snapshots are cached and their estimated size.
+func (r *Registry) RefStats() RefStats { return r.refs.stats() }
+
+// checkRefName refuses names that git would not accept as a ref or a commit.
+func checkRefName(ref string) error {
+	bad := func(why string) error {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("ref %q is not a valid ref name: %s", ref, why),
+			Fields: []FieldError{{Loc: []string{"path", "ref"}, Msg: why}}}
+	}
+	switch {
+	case ref == "":
+		return bad("empty")
+	case len(ref) > 255:
+		return bad("longer than 255 bytes")
+	case strings.HasPrefix(ref, "/") || strings.HasSuffix(ref, "/") || strings.Contains(ref, "//"):
+		return bad("empty path component")
+	case strings.HasPrefix(ref, "-"):
+		return bad("starts with '-'")
+	case strings.Contains(ref, ".."), strings.Contains(ref, "@{"), strings.HasSuffix(ref, ".lock"), strings.HasSuffix(ref, "."):
+		return bad("contains '..', '@{' or ends with '.lock' or '.'")
+	}
+	for _, c := range ref {
+		if c < 0x21 || c == 0x7f || strings.ContainsRune(`~^:?*[\`, c) {
+			return bad(fmt.Sprintf("character %q not allowed", c))
+		}
+	}
+	for _, part := range strings.Split(ref, "/") {
+		if strings.HasPrefix(part, ".") {
+			return bad("a component starts with '.'")
+		}
+	}
+	return nil
+}
