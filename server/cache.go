@@ -53,14 +53,15 @@ func (rc *responseCache) put(snap *registry.Snapshot, key string, body []byte) {
 func (s *Server) cachedJSON(c *echo.Context, build func() ([]byte, error)) error {
 	snap := snapshotOf(c)
 	key := c.Path() + "\x00" + c.Param("id") + "\x00" + c.Request().URL.RawQuery + "\x00" + s.redactTag(c)
-	if body, ok := s.responses.get(snap, key); ok {
+	rc, _ := s.cachesOf(snap)
+	if body, ok := rc.get(snap, key); ok {
 		return c.JSONBlob(http.StatusOK, body)
 	}
 	body, err := build()
 	if err != nil {
 		return err
 	}
-	s.responses.put(snap, key, body)
+	rc.put(snap, key, body)
 	return c.JSONBlob(http.StatusOK, body)
 }
 
@@ -91,7 +92,7 @@ type instanceCache struct {
 
 // instances returns the API JSON of the personas, encoding only the new ones.
 func (s *Server) instances(snap *registry.Snapshot, ps []*registry.Persona) []json.RawMessage {
-	ic := &s.instanceJSON
+	_, ic := s.cachesOf(snap)
 	out := make([]json.RawMessage, len(ps))
 	var missing []int
 	ic.mu.RLock()

@@ -14,13 +14,14 @@ import (
 
 const snapshotKey = "snapshot"
 
-// withSnapshot pins the current snapshot for the request, sets the ETag
-// (the served head) and answers If-None-Match with 304.
+// withSnapshot pins the current snapshot (or under /ref/{ref}/ the ref's)
+// for the request, sets the ETag (the served head) and answers
+// If-None-Match with 304.
 func (s *Server) withSnapshot(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		snap := s.reg.Snapshot()
-		if snap == nil {
-			return registry.Errorf(registry.EUNAVAILABLE, "the index is still being built; retry shortly")
+		snap, err := s.pinnedSnapshot(c)
+		if err != nil {
+			return err
 		}
 		etag := `"` + snap.Head + s.redactTag(c) + `"`
 		if snap.Head == "" {

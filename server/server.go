@@ -57,6 +57,7 @@ type Server struct {
 	limiter      *rateLimiter
 	responses    responseCache
 	instanceJSON instanceCache
+	previews     previewCaches // caches of ref snapshots (/ref/{ref}/…)
 }
 
 // New builds the server and its routes.
@@ -72,6 +73,7 @@ func New(cfg Config) *Server {
 	e := echo.NewWithConfig(echo.Config{Logger: cfg.Logger, HTTPErrorHandler: s.handleError, NoGroupAutoRegister404Routes: true})
 	e.Use(s.logRequests, s.countRequests, middleware.Recover(), middleware.BodyLimit(MaxBodyBytes),
 		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	e.Pre(s.refPrefix)
 	s.echo = e
 	s.routes()
 	s.http = &http.Server{
@@ -93,6 +95,7 @@ func (s *Server) routes() {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.json", s.openapi)
 	e.POST("/hooks/git", s.gitWebhook)
+	e.Any("/ref/*", s.previewOther)
 	base := "/v1/:org/simulation/persona"
 	g := e.Group(base, s.checkOrg)
 	// every route answers with and without its trailing slash
