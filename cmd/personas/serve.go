@@ -35,6 +35,9 @@ type serveOptions struct {
 	fetchInterval       time.Duration
 	webhookSecret       string
 	logFormat           string
+	previewRefs         int
+	previewMemory       int64
+	checkpoints         int
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -62,6 +65,9 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.StringVar(&o.cloneDir, "clone-dir", "", "where the bare clone of --remote lives (default: a per-URL directory under the user cache dir)")
 	f.DurationVar(&o.fetchInterval, "fetch-interval", 10*time.Second, "how often to fetch --remote")
 	f.StringVar(&o.webhookSecret, "webhook-secret", "", "shared secret of push webhooks at POST /hooks/git (GitHub, GitLab, Gitea)")
+	f.IntVar(&o.previewRefs, "preview-refs", registry.DefaultPreviewRefs, "ref snapshots kept for /ref/{ref}/ previews (least recently used go first; negative: none kept)")
+	f.Int64Var(&o.previewMemory, "preview-memory", registry.DefaultPreviewBytes, "estimated bytes the kept ref snapshots may use in all")
+	f.IntVar(&o.checkpoints, "checkpoints", registry.DefaultCheckpoints, "states of the branch kept to build ref previews from (negative: none)")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
 	return cmd
 }
@@ -87,7 +93,8 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		repo = dir
 	}
 	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
-		PollInterval: o.pollInterval, Logger: log, Remote: o.remote})
+		PollInterval: o.pollInterval, Logger: log, Remote: o.remote,
+		PreviewRefs: o.previewRefs, PreviewBytes: o.previewMemory, Checkpoints: o.checkpoints})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -96,7 +103,10 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
 		WebhookSecret: o.webhookSecret}
 	if o.remote != "" {
-		cfg.OnPush = reg.FetchSoon
+		cfg.OnPush = func() {
+			reg.ExpireFetchedRefs() // a pull request's ref moved: fetch it again on its next request
+			reg.FetchSoon()
+		}
 	}
 	if err := configureWrites(&cfg, reg, o, log); err != nil {
 		return &exitError{code: exitUsage, err: err}
