@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/repogen"
+	"github.com/personaregistry/personas/server"
+)
+
+// BenchmarkPreview measures /ref/{ref}/ on a generated repository (10,000
+// personas, 100,000 commits; PERSONAS_BENCH_PERSONAS and
+// PERSONAS_BENCH_COMMITS change it) with pull-request refs 5 commits ahead
+// of main: the first request for a ref (its snapshot is built: every
+// request alternates between refs with a cache of one), later requests
+// for a cached ref, and the same request on main. It also reports the heap
+// each cached ref snapshot holds, measured and as estimated for the LRU.
+func BenchmarkPreview(b *testing.B) {
+	dir := previewBenchRepo(b)
+	const prs = 8
+	for i := 1; i <= prs; i++ {
+		makePRRef(b, dir, i, 5)
+	}
+	open := func(refs int) (*registry.Registry, string) {
+		reg, err := registry.Open(registry.Options{Repo: dir, PollInterval: -1, PreviewRefs: refs, PreviewBytes: 8 << 30})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { reg.Close() })
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if _, err := reg.Refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return reg, loadServe(b, server.New(server.Config{Registry: reg, Org: org}).Handler())
+	}
+	list := apiBase + "/?limit=10"
+
+	b.Run("first-request-pr", func(b *testing.B) {
+		_, url := open(1)
+		i := 0
+		for b.Loop() {
+			loadGet(b, fmt.Sprintf("%s/ref/pull/%d/head%s", url, 1+i%2, list))
+			i++
+		}
+	})
+	b.Run("cached-pr", func(b *testing.B) {
+		_, url := open(4)
+		loadGet(b, url+"/ref/pull/1/head"+list)
+		for b.Loop() {
+			loadGet(b, url+"/ref/pull/1/head"+list)
+		}
+	})
+	b.Run("main", func(b *testing.B) {
+		_, url := open(4)
+		for b.Loop() {
+			loadGet(b, url+list)
+		}
+	})
+	b.Run("memory-per-ref", func(b *testing.B) {
+		reg, _ := open(prs)
+		before := heapAfterGC()
+		for i := 1; i <= prs; i++ {
+			if _, err := reg.RefSnapshot(context.Background(), fmt.Sprintf("pull/%d/head", i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := heapAfterGC()
+		st := reg.RefStats()
+		for b.Loop() {
+		}
+		b.ReportMetric(float64(after-before)/prs, "heap-B/ref")
+		b.ReportMetric(float64(st.Bytes)/float64(st.Refs), "estimated-B/ref")
+	})
+}
+
+// heapAfterGC is the live heap after a full collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// previewBenchRepo returns this benchmark's own copy of the generated
+// repository (it adds refs), made once under the temp dir: a copy of
+// `make bench`'s repository when there is one, else generated.
+func previewBenchRepo(b *testing.B) string {
+	b.Helper()
+	personas, commits := envInt("PERSONAS_BENCH_PERSONAS", 10000), envInt("PERSONAS_BENCH_COMMITS", 100000)
+	name := fmt.Sprintf("personas-bench-%dx%d.git", personas, commits)
+	dir := filepath.Join(os.TempDir(), "preview-"+name)
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	shared := filepath.Join(os.TempDir(), name)
+	if _, err := os.Stat(filepath.Join(shared, "HEAD")); err == nil {
+		if err := os.CopyFS(dir+".partial", os.DirFS(shared)); err != nil {
+			b.Fatal(err)
+		}
+	} else if err := repogen.Create(dir+".partial", repogen.Config{Personas: personas, Commits: commits, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(dir+".partial", dir); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+var (
+	idLine   = regexp.MustCompile(`(?m)^id: *(\S+)`)
+	nameLine = regexp.MustCompile(`(?m)^name: *(.+)$`)
+)
+
+// makePRRef makes refs/pull/N/head, n commits on top of main, each a new
+// version of one persona (once made, the ref is kept).
+func makePRRef(b *testing.B, dir string, pr, n int) {
+	b.Helper()
+	ref := fmt.Sprintf("refs/pull/%d/head", pr)
+	if _, err := tryGit(dir, defaultGitEnv, "", "rev-parse", "--verify", "--quiet", ref); err == nil {
+		return
+	}
+	env := append(gitEnv("pr@example.com", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)),
+		"GIT_INDEX_FILE="+filepath.Join(b.TempDir(), "index"))
+	git := func(stdin string, args ...string) string {
+		out, err := tryGit(dir, env, stdin, args...)
+		if err != nil {
+			b.Fatalf("git %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	files := strings.Fields(git("", "ls-tree", "--name-only", "main", "personas/"))
+	parent := git("", "rev-parse", "main")
+	git("", "read-tree", parent)
+	for i := range n {
+		path := files[(pr*97+i*13)%len(files)]
+		old := git("", "cat-file", "blob", "main:"+path)
+		id, nm := idLine.FindStringSubmatch(old), nameLine.FindStringSubmatch(old)
+		if id == nil || nm == nil {
+			b.Fatalf("%s has no id or name line", path)
+		}
+		body := fmt.Sprintf("id: %s\nname: %s\nrole: reviewer\nbackground: \"Edited in PR %d, commit %d.\"\n", id[1], nm[1], pr, i)
+		blob := git(body, "hash-object", "-w", "--stdin")
+		git("", "update-index", "--cacheinfo", "100644,"+blob+","+path)
+		tree := git("", "write-tree")
+		parent = git("", "commit-tree", tree, "-p", parent, "-m", fmt.Sprintf("PR %d: edit %s", pr, path))
+	}
+	git("", "update-ref", ref, parent)
+}
