@@ -251,3 +251,57 @@ func TestPreviewFollowsBranch(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// FuzzPreviewPath sends any path under /ref/ to the handler: no panic, no
+// 500, and an answer is either a read of a ref that exists or a JSON error
+// (404, 405, 422) naming the problem.
+//
+//	go test -run '^$' -fuzz '^FuzzPreviewPath$' -fuzztime 30s ./server
+func FuzzPreviewPath(f *testing.F) {
+	needGit(f)
+	repo := newWorktreeRepo(f)
+	repo.commit("alice@example.com", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), "add Anna", map[string]string{
+		"personas/anna.yaml": persona{ID: pvAnna, Name: "Anna", Role: "patient", Background: "b"}.yaml()})
+	repo.git("update-ref", "refs/pull/1/head", "HEAD")
+	reg, err := registry.Open(registry.Options{Repo: repo.dir, NoCache: true, PollInterval: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { reg.Close() })
+	if _, err := reg.Refresh(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	h := server.New(server.Config{Registry: reg, Org: org}).Handler()
+	for _, s := range []string{"main/v1/default/simulation/persona/", "pull/1/head/v1/default/simulation/persona/search?query=a",
+		"feature%2Fx/v1/default/simulation/persona/", "main/diff", "main/diff?format=markdown", "../v1/x", "main~1/v1/",
+		"%zz/v1/default/simulation/persona/", "v1/v1/default/simulation/persona/problems", "HEAD/v1/default/simulation/persona/",
+		"refs%2Fpull%2F1%2Fhead/v1/default/simulation/persona/" + pvAnna + "/version/", "ma%00in/diff", "a/b/c/"} {
+		f.Add("GET", s)
+	}
+	f.Add("POST", "main/v1/default/simulation/persona/")
+	f.Add("DELETE", "pull/1/head/diff")
+	f.Fuzz(func(t *testing.T, method, rest string) {
+		if method != "GET" && method != "HEAD" && method != "POST" && method != "PATCH" && method != "DELETE" {
+			return
+		}
+		req, err := http.NewRequest(method, "http://x/ref/"+rest, nil)
+		if err != nil {
+			return // not a URL a client could send
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK, http.StatusNotModified:
+			if method != "GET" && method != "HEAD" {
+				t.Errorf("%s /ref/%s answered %d", method, rest, rec.Code)
+			}
+		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusUnprocessableEntity, http.StatusBadRequest:
+			var e struct{ Type, Message string }
+			if method != "HEAD" && (json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Message == "") {
+				t.Errorf("%s /ref/%s: %d without a JSON error: %q", method, rest, rec.Code, rec.Body.String())
+			}
+		default:
+			t.Errorf("%s /ref/%s: status %d: %s", method, rest, rec.Code, rec.Body.String())
+		}
+	})
+}
