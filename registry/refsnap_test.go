@@ -334,3 +334,24 @@ func TestRefDiffEqualsCompareRevisions(t *testing.T) {
 		})
 	}
 }
+
+func TestRefSnapshotAfterRestartFromCache(t *testing.T) {
+	r := newPreviewRepo(t, registry.Options{})
+	first := openRegistryOpts(t, registry.Options{Repo: r.Dir, PollInterval: -1})
+	refresh(t, first)
+	first.Close() // saves the snapshot cache
+	reg := openRegistryOpts(t, registry.Options{Repo: r.Dir, PollInterval: -1})
+	refresh(t, reg) // the state comes from the cache: no checkpoint yet
+	repo := r.repo()
+	repo.Write("personas/d.yaml", personaYAML("d00000000000000000000004", "Dora", "driver", "after the restart"))
+	repo.Commit("main moves after the restart")
+	refresh(t, reg)
+	before := reg.RefStats()
+	got := refSnapshot(t, reg, "many/07") // forked from the head the cache held
+	if n := reg.RefStats().Replayed - before.Replayed; n != 1 {
+		t.Errorf("a ref one commit ahead of the cached head replayed %d commits, want 1", n)
+	}
+	if d, w := dumpSnapshot(got), dumpSnapshot(revSnapshot(t, r.Dir, "many/07")); d != w {
+		t.Errorf("snapshot differs (- ref, + alone):\n%s", diffDumps(d, w))
+	}
+}
