@@ -120,11 +120,46 @@ func isHexName(name string) bool {
 // (a full or abbreviated commit, refs/NAME, refs/tags/NAME, refs/heads/NAME,
 // refs/remotes/NAME), peeling tags.
 func (r *Registry) resolveLocalRef(name string) (plumbing.Hash, error) {
+	if h, ok := r.knownRef(name); ok {
+		return h, nil
+	}
 	h, err := r.store.resolveRevision(name)
 	if err != nil {
 		return plumbing.ZeroHash, notFoundRef(name, "")
 	}
 	return h, nil
+}
+
+// knownRef is the fast path of every request for a cached ref: the first
+// of refs/NAME, refs/tags/NAME, refs/heads/NAME, refs/remotes/NAME that
+// exists, when it points at a commit whose snapshot is at hand (no object
+// is read). Names that may be commit ids take the slow path: git prefers
+// the commit.
+func (r *Registry) knownRef(name string) (plumbing.Hash, bool) {
+	if isHexName(name) {
+		return plumbing.ZeroHash, false
+	}
+	cands := []string{"refs/" + name, "refs/tags/" + name, "refs/heads/" + name, "refs/remotes/" + name}
+	if strings.HasPrefix(name, "refs/") {
+		cands = []string{name}
+	}
+	for _, c := range cands {
+		ref, err := r.store.st.Reference(plumbing.ReferenceName(c))
+		if err != nil {
+			continue
+		}
+		h := ref.Hash()
+		if ref.Type() == plumbing.HashReference && r.knownHead(h) {
+			return h, true
+		}
+		return plumbing.ZeroHash, false
+	}
+	return plumbing.ZeroHash, false
+}
+
+// knownHead says whether h is the served head or a cached ref snapshot's.
+func (r *Registry) knownHead(h plumbing.Hash) bool {
+	return (!h.IsZero() && h == r.state.Head) || r.refs.peek(h) != nil
 }
 
 func notFoundRef(name, detail string) error {
@@ -133,6 +168,9 @@ func notFoundRef(name, detail string) error {
 
 // peel returns the commit a ref's object stands for (tags are peeled).
 func (r *Registry) peel(h plumbing.Hash) (plumbing.Hash, error) {
+	if r.knownHead(h) {
+		return h, nil
+	}
 	return r.store.resolveRevision(h.String())
 }
 
