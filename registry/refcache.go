@@ -106,12 +106,13 @@ func (c *refCache) stats() RefStats {
 		Builds: c.builds, Replayed: c.replayed}
 }
 
-// Estimated sizes, from BenchmarkRefSnapshot's measurements: a map entry
-// with its share of buckets, and the per-persona part of a snapshot (slice,
-// id map, search postings and document).
+// Estimated sizes, calibrated on BenchmarkPreview (10,000 personas: 11.0 MB
+// of heap per cached ref snapshot measured): a map entry with its share of
+// buckets, and the per-persona part of a snapshot (slice, id map, sort
+// orders, search document).
 const (
 	mapEntryBytes       = 48
-	snapshotPersonaSize = 96
+	snapshotPersonaSize = 350
 )
 
 // estimateBytes is the memory a ref entry holds beyond what it shares with
