@@ -1,4 +1,4 @@
-package registry
+package gitdb
 
 import (
 	"bufio"
@@ -85,15 +85,15 @@ var errNotPacked = errors.New("object not in a pack")
 
 // read returns an object's type and content. The content may be shared with
 // the cache: callers must not modify it.
-func (r *packReader) read(h plumbing.Hash, limit int64) (plumbing.ObjectType, []byte, error) {
+func (r *packReader) read(h Hash, limit int64) (plumbing.ObjectType, []byte, error) {
 	for i, p := range r.packs {
-		off, err := p.idx.FindOffset(h)
+		off, err := p.idx.FindOffset(toPlumbing(h))
 		if err != nil {
 			continue
 		}
 		if limit > 0 {
 			if size, err := r.sizeAt(i, off); err == nil && size > limit {
-				return 0, nil, &sizeError{size: size, limit: limit}
+				return 0, nil, &SizeError{Size: size, Limit: limit}
 			}
 		}
 		return r.readAt(i, off, 0)
@@ -126,26 +126,22 @@ func (r *packReader) sizeAt(i int, off int64) (int64, error) {
 		return 0, err
 	}
 	defer zr.Close()
-	hr := bufio.NewReader(zr)
-	if _, err := deltaVarint(hr); err != nil { // source size
+	// the delta starts with two varints (source and result size), at most
+	// ten bytes each
+	var hdr [20]byte
+	n, err := io.ReadFull(zr, hdr[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return 0, err
 	}
-	return deltaVarint(hr)
-}
-
-// deltaVarint reads a size from a delta's header.
-func deltaVarint(br *bufio.Reader) (int64, error) {
-	var n int64
-	for shift := 0; ; shift += 7 {
-		b, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		n |= int64(b&0x7f) << shift
-		if b&0x80 == 0 {
-			return n, nil
-		}
+	_, rest, ok := deltaSize(hdr[:n])
+	if !ok {
+		return 0, errBadDelta
 	}
+	dst, _, ok := deltaSize(rest)
+	if !ok {
+		return 0, errBadDelta
+	}
+	return int64(dst), nil
 }
 
 const maxDeltaDepth = 10_000
@@ -178,7 +174,7 @@ func (r *packReader) readAt(i int, off int64, depth int) (plumbing.ObjectType, [
 			return 0, nil, err
 		}
 	case plumbing.REFDeltaObject:
-		var bh plumbing.Hash
+		var bh Hash
 		if _, err := io.ReadFull(br, bh[:]); err != nil {
 			return 0, nil, err
 		}
