@@ -13,7 +13,7 @@ import (
 )
 
 // indexer reads history into an indexState. It runs on the goroutine that
-// owns the gitStore.
+// owns the gitdb.Repo.
 type indexer struct {
 	store     *gitdb.Repo
 	dir       string // persona directory, slash-separated, no trailing slash
