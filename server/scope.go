@@ -196,25 +196,25 @@ func globMatch(glob, name string) bool {
 	return matchSegments(strings.Split(glob, "/"), strings.Split(name, "/"))
 }
 
+// matchSegments matches in O(len(glob)·len(name)): ok[j] says whether the
+// glob's segments so far match name[:j].
 func matchSegments(glob, name []string) bool {
-	for len(glob) > 0 {
-		if glob[0] == "**" {
-			for i := 0; i <= len(name); i++ {
-				if matchSegments(glob[1:], name[i:]) {
-					return true
-				}
+	ok := make([]bool, len(name)+1)
+	ok[0] = true
+	for _, g := range glob {
+		next := make([]bool, len(name)+1)
+		for j := range ok {
+			switch {
+			case g == "**":
+				// ** extends any match by zero or more segments
+				next[j] = ok[j] || (j > 0 && next[j-1])
+			case j > 0 && ok[j-1]:
+				next[j], _ = path.Match(g, name[j-1])
 			}
-			return false
 		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(glob[0], name[0]); !ok {
-			return false
-		}
-		glob, name = glob[1:], name[1:]
+		ok = next
 	}
-	return len(name) == 0
+	return ok[len(name)]
 }
 
 // scope is what one permission of a token allows: every persona, or those
