@@ -70,7 +70,7 @@ func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	snap := snapshotOf(c)
-	q.Visible = s.visible(c)
+	q.Visible = s.visibleIn(c, snap)
 	res := snap.List(q)
 	buf := make([]byte, 0, 32<<10)
 	buf = append(buf, `{"simulation_personas":`...)
@@ -116,7 +116,7 @@ func (s *Server) searchBody(c *echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	snap := snapshotOf(c)
-	f.Visible = s.visible(c)
+	f.Visible = s.visibleIn(c, snap)
 	buf := append(make([]byte, 0, 32<<10), `{"simulation_personas":`...)
 	buf = appendInstances(buf, s.instances(snap, snap.Search(text, f)))
 	return append(buf, '}'), nil
@@ -146,7 +146,7 @@ func (s *Server) versionsBody(c *echo.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.Visible = s.visible(c)
+	q.Visible = s.visibleIn(c, snapshotOf(c))
 	res, err := snapshotOf(c).Versions(id, q)
 	if err != nil {
 		return nil, err

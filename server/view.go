@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 
 	"github.com/labstack/echo/v5"
 
@@ -33,6 +34,56 @@ func (s *Server) visible(c *echo.Context) func(*registry.Persona) bool {
 		return sc.allows
 	}
 	return nil
+}
+
+// visibleIn is visible for a read of snap: a set lookup, the scope being
+// evaluated once per persona of the snapshot.
+func (s *Server) visibleIn(c *echo.Context, snap *registry.Snapshot) func(*registry.Persona) bool {
+	sc := s.readScope(c)
+	if sc == nil {
+		return nil
+	}
+	set := s.visibleSets.get(snap, sc)
+	return func(p *registry.Persona) bool {
+		_, ok := set[p]
+		return ok
+	}
+}
+
+// visibleSets keeps, for the current snapshot, the personas each read
+// scope allows. A snapshot never changes, so a set stays right until the
+// snapshot is replaced; the sets are dropped then.
+type visibleSets struct {
+	mu   sync.Mutex
+	snap *registry.Snapshot
+	sets map[string]map[*registry.Persona]struct{}
+}
+
+func (vs *visibleSets) get(snap *registry.Snapshot, sc *scope) map[*registry.Persona]struct{} {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if vs.snap != snap {
+		if vs.snap != nil && snap.BuiltAt.Before(vs.snap.BuiltAt) {
+			return scopeSet(snap, sc) // an older snapshot finishing late: not kept
+		}
+		vs.snap, vs.sets = snap, map[string]map[*registry.Persona]struct{}{}
+	}
+	set, ok := vs.sets[sc.key]
+	if !ok {
+		set = scopeSet(snap, sc)
+		vs.sets[sc.key] = set
+	}
+	return set
+}
+
+func scopeSet(snap *registry.Snapshot, sc *scope) map[*registry.Persona]struct{} {
+	set := map[*registry.Persona]struct{}{}
+	for _, p := range snap.Personas() {
+		if sc.allows(p) {
+			set[p] = struct{}{}
+		}
+	}
+	return set
 }
 
 // viewKey is the canonical string of the caller's view: "" for everything
