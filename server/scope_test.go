@@ -449,7 +449,7 @@ func TestScopeCacheInterleaved(t *testing.T) {
 			}
 		}
 	})
-	const workers, perWorker = 12, 150
+	const workers, perWorker = 8, 100
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	failures := 0
@@ -510,5 +510,25 @@ func decodeInto(r *response, out any, fail func(string, ...any)) {
 	}
 	if err := json.Unmarshal(r.Body, out); err != nil {
 		fail("decode: %v", err)
+	}
+}
+
+// TestOpenAPIPermissions: every operation of the persona API names its
+// permission (x-permission), the reads the read permission.
+func TestOpenAPIPermissions(t *testing.T) {
+	doc, _ := openAPISpec(t)
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/v1/") {
+			continue
+		}
+		for method, op := range item.Operations() {
+			perm, _ := op.Extensions["x-permission"].(string)
+			if !slices.Contains(server.KnownPermissions, perm) {
+				t.Errorf("%s %s: x-permission %q is not a known permission", method, path, perm)
+			}
+			if method == http.MethodGet && perm != server.PermRead {
+				t.Errorf("%s %s: x-permission %q, want %s", method, path, perm, server.PermRead)
+			}
+		}
 	}
 }
