@@ -57,6 +57,7 @@ type Server struct {
 	limiter      *rateLimiter
 	responses    responseCache
 	instanceJSON instanceCache
+	visibleSets  visibleSets
 }
 
 // New builds the server and its routes.

@@ -108,6 +108,13 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	srv := server.New(cfg)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Auth != nil {
+		if err := cfg.Auth.Watch(ctx); err != nil {
+			log.Warn("tokens file changes will only be picked up on SIGHUP", "err", err)
+		}
+		defer cfg.Auth.Close()
+		reloadOnHangup(ctx, cfg.Auth)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "repo", g.repo, "branch", g.branch, "org", g.org)
@@ -157,6 +164,7 @@ func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions
 		if warn != "" {
 			log.Warn(warn)
 		}
+		auth.SetLogger(log)
 		cfg.Auth = auth
 	} else {
 		reasons = append(reasons, "no --tokens file")
@@ -171,32 +179,19 @@ func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions
 	return nil
 }
 
-func newTokenCmd(g *globalFlags) *cobra.Command {
-	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
-	var file, user, name string
-	var perms []string
-	add := &cobra.Command{
-		Use:   "add --tokens FILE --org O --user EMAIL --name NAME --permission P...",
-		Short: "Create a token; print it once and store only its SHA-256",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return usageError("--tokens FILE is required")
+// reloadOnHangup rereads the tokens file on each SIGHUP until ctx ends.
+func reloadOnHangup(ctx context.Context, auth *server.Auth) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = auth.Reload(true)
 			}
-			secret, err := server.AddToken(file, server.Token{Name: name, Org: g.org, User: user, Permissions: perms})
-			if err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %q for %s in org %s stored in %s; it is shown only now\n", name, user, g.org, file)
-			return nil
-		},
-	}
-	f := add.Flags()
-	f.StringVar(&file, "tokens", "", "tokens file (created with mode 0600)")
-	f.StringVar(&user, "user", "", "user email: the author of the commits this token makes")
-	f.StringVar(&name, "name", "", "token name")
-	f.StringArrayVar(&perms, "permission", nil, "permission (repeatable): "+strings.Join(server.KnownPermissions, ", "))
-	tok.AddCommand(add)
-	return tok
+		}
+	}()
 }
