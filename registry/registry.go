@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,6 +200,12 @@ func (r *Registry) target() (plumbing.Hash, error) {
 	return r.store.resolveBranch(r.opts.Branch)
 }
 
+// advance reads the commits up to target and publishes the snapshot. The
+// first snapshot is published only once the work its building leaves
+// behind is done (cache saved, the cold index's garbage returned), so that
+// ready means ready. While serving, the heavy work of a rebuild or of a
+// long run of commits, and cache saves, run at the lowest CPU priority so
+// that they cannot take the CPU from requests.
 func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	start := time.Now()
 	chain, err := r.ix.firstParentChain(ctx, r.state.Head, target)
@@ -209,12 +216,45 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	} else if err != nil {
 		return err
 	}
-	err = r.ix.update(ctx, r.state, chain)
+	serving := r.snap.Load() != nil
+	heavy := rebuilt || len(chain) >= cacheSaveEvery
+	var snap *Snapshot
+	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
+	if serving && heavy {
+		runLowPriority(build)
+	} else {
+		build()
+	}
+	if err != nil {
+		return err
+	}
+	r.dirty += len(chain)
+	if !serving {
+		r.settle()
+	}
+	r.publish(snap)
+	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
+		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
+	refreshDuration.Observe(time.Since(start).Seconds())
+	if serving && r.dirty >= cacheSaveEvery {
+		runLowPriority(func() {
+			r.saveCache()
+			if heavy {
+				debug.FreeOSMemory() // the replaced index
+			}
+		})
+	}
+	return nil
+}
+
+// build applies the chain to the state and makes its snapshot.
+func (r *Registry) build(ctx context.Context, chain []*commitInfo, rebuilt bool) (*Snapshot, error) {
+	err := r.ix.update(ctx, r.state, chain)
 	if r.store.packs != nil {
 		r.store.packs.cache.shrink(packIdleBytes)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var headTime time.Time
 	if len(chain) > 0 {
@@ -224,19 +264,23 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	} else if !r.state.Head.IsZero() {
 		ci, err := r.store.commit(r.state.Head)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		headTime = ci.Time
 	}
-	r.dirty += len(chain)
-	r.publish(newSnapshot(r.state, headTime, r.searcher))
-	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
-		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
-	refreshDuration.Observe(time.Since(start).Seconds())
+	return newSnapshot(r.state, headTime, r.searcher), nil
+}
+
+// settle does, before the first snapshot is published, the work that would
+// otherwise compete with the first requests: it saves the snapshot cache
+// after a long read and returns the cold index's garbage to the system.
+func (r *Registry) settle() {
+	start := time.Now()
 	if r.dirty >= cacheSaveEvery {
 		r.saveCache()
 	}
-	return nil
+	debug.FreeOSMemory()
+	r.log.Info("settled before ready", "duration", time.Since(start).Round(time.Millisecond))
 }
 
 func (r *Registry) publish(s *Snapshot) {
