@@ -66,14 +66,14 @@ const memoryLimitShare = 0.9
 // memoryLimit decides the soft memory limit from the --memory-limit value:
 // "off", a size, or "auto" — GOMEMLIMIT when it is set, else 90% of the
 // container's (cgroup) memory limit, else none. It returns the limit (0:
-// none) and where it comes from.
+// none, -1: GOMEMLIMIT, which the runtime has applied) and where it comes from.
 func memoryLimit(flag string, getenv func(string) string, cgroupLimit func() int64) (int64, string, error) {
 	switch strings.ToLower(strings.TrimSpace(flag)) {
 	case "off", "none", "0":
 		return 0, "--memory-limit off", nil
 	case "auto", "":
 		if env := getenv("GOMEMLIMIT"); env != "" && env != "off" {
-			return debug.SetMemoryLimit(-1), "GOMEMLIMIT", nil // as the runtime parsed it
+			return -1, "GOMEMLIMIT", nil // the runtime has applied it
 		}
 		if c := cgroupLimit(); c > 0 {
 			return int64(float64(c) * memoryLimitShare), "90% of the cgroup memory limit", nil
@@ -104,10 +104,15 @@ func cgroupMemoryLimit() int64 {
 	return 0
 }
 
-// setMemoryLimit applies the limit (0: none).
-func setMemoryLimit(limit int64) {
-	if limit <= 0 {
+// setMemoryLimit applies the limit (0: none, -1: keep the runtime's) and
+// returns the limit in force.
+func setMemoryLimit(limit int64) int64 {
+	switch {
+	case limit < 0:
+		return debug.SetMemoryLimit(-1)
+	case limit == 0:
 		limit = math.MaxInt64
 	}
 	debug.SetMemoryLimit(limit)
+	return limit
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -90,8 +91,11 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	setMemoryLimit(limit)
-	log.Info("memory limit", "bytes", limit, "from", source)
+	if limit = setMemoryLimit(limit); limit == math.MaxInt64 {
+		log.Info("no soft memory limit", "why", source)
+	} else {
+		log.Info("soft memory limit", "bytes", limit, "from", source)
+	}
 	repo := g.repo
 	if o.remote != "" {
 		dir := o.cloneDir
