@@ -66,9 +66,11 @@ func randomRead(rng *rand.Rand, ids []string) string {
 	words := []string{"frustrated", "refund", "account", "delayed", "billing", "travel", "doctor", "order", "family"}
 	switch rng.IntN(4) {
 	case 0:
-		sorts := []string{"", "name", "-name", "created_at", "-updated_at"}
-		return base + q("limit", strconv.Itoa(1+rng.IntN(50)), "continuation_token", strconv.Itoa(rng.IntN(200)),
-			"sort_by", sorts[rng.IntN(len(sorts))])
+		pairs := []string{"limit", strconv.Itoa(1 + rng.IntN(50)), "continuation_token", strconv.Itoa(rng.IntN(200))}
+		if sorts := []string{"+name", "-name", "+created_at", "-updated_at"}; rng.IntN(2) == 0 {
+			pairs = append(pairs, "sort_by", sorts[rng.IntN(len(sorts))])
+		}
+		return base + q(pairs...)
 	case 1:
 		return base + "search" + q("query", words[rng.IntN(len(words))]+" "+words[rng.IntN(len(words))]+" w"+strconv.Itoa(rng.IntN(500)))
 	case 2:
@@ -148,7 +150,7 @@ func TestCacheBudgetUnderRandomQueries(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-time.After(10 * time.Millisecond): // a scrape rate, not a result
 				checkBudgets(cacheMetrics(t, hc, base))
 			}
 		}
@@ -157,7 +159,7 @@ func TestCacheBudgetUnderRandomQueries(t *testing.T) {
 	for w := range 4 {
 		clients.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 18))
-			for range 300 {
+			for range 200 {
 				path := randomRead(rng, ids)
 				resp, err := hc.Get(base + path)
 				if err != nil {
@@ -182,7 +184,7 @@ func TestCacheBudgetUnderRandomQueries(t *testing.T) {
 		for _, name := range []string{"personas_cache_bytes", "personas_cache_entries", "personas_cache_hits_total",
 			"personas_cache_misses_total", "personas_cache_evictions_total"} {
 			if m[name+"{"+cache+"}"] <= 0 {
-				t.Errorf("%s{cache=%q} = %v after 1,200 random reads, want > 0", name, cache, m[name+"{"+cache+"}"])
+				t.Errorf("%s{cache=%q} = %v after 800 random reads, want > 0", name, cache, m[name+"{"+cache+"}"])
 			}
 		}
 	}

@@ -78,7 +78,7 @@ func run(o options) error {
 	}
 	l := &load{o: o, hc: hc, start: time.Now(), lat: map[int][]time.Duration{}}
 	rssReady := rss(o.pid)
-	fmt.Printf("ready (head %.12s); RSS at ready %s\n", head, mb(rssReady))
+	fmt.Printf("ready (head %.12s); RSS at ready %s; %s\n", head, mb(rssReady), memStats(hc, o.url))
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range o.conns {
@@ -91,7 +91,7 @@ func run(o options) error {
 	}
 	n := l.next.Load()
 	after := rss(o.pid)
-	fmt.Printf("RSS after %d distinct searches: %s (ready + %s)\n", n, mb(after), mb(after-rssReady))
+	fmt.Printf("RSS after %d distinct searches: %s (ready + %s); %s\n", n, mb(after), mb(after-rssReady), memStats(hc, o.url))
 	if o.rewrite != "" {
 		from := int(time.Since(l.start).Seconds()) + 1
 		for int(time.Since(l.start).Seconds()) < from {
@@ -115,7 +115,7 @@ func run(o options) error {
 		to := int(time.Since(l.start).Seconds()) + 5
 		time.Sleep(time.Until(l.start.Add(time.Duration(to+1) * time.Second)))
 		l.report("during the rebuild after a force-push (and 5 s after)", from, to)
-		fmt.Printf("RSS after the rebuild: %s\n", mb(rss(o.pid)))
+		fmt.Printf("RSS after the rebuild: %s; %s\n", mb(rss(o.pid)), memStats(hc, o.url))
 	}
 	stop()
 	wg.Wait()
@@ -214,6 +214,32 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// memStats summarizes the server's heap, GC goal and cache sizes from /metrics.
+func memStats(hc *http.Client, base string) string {
+	resp, err := hc.Get(base + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	names := map[string]string{
+		"go_memstats_heap_inuse_bytes":           "heap in use",
+		"go_memstats_next_gc_bytes":              "next GC",
+		`personas_cache_bytes{cache="response"}`: "response cache",
+		`personas_cache_bytes{cache="persona"}`:  "persona cache",
+		"go_gc_gomemlimit_bytes":                 "limit",
+	}
+	var parts []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if label, known := names[name]; ok && known {
+			v, _ := strconv.ParseFloat(value, 64)
+			parts = append(parts, fmt.Sprintf("%s %s", label, mb(int64(v))))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func mb(b int64) string { return fmt.Sprintf("%d MB", b>>20) }
