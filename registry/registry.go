@@ -204,7 +204,7 @@ func (r *Registry) target() (plumbing.Hash, error) {
 // first snapshot is published only once the work its building leaves
 // behind is done (cache saved, the cold index's garbage returned), so that
 // ready means ready. While serving, the heavy work of a rebuild or of a
-// long run of commits, and cache saves, run at the lowest CPU priority so
+// long run of commits, and cache saves, run at a low CPU priority so
 // that they cannot take the CPU from requests.
 func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	start := time.Now()

@@ -34,6 +34,7 @@ type options struct {
 	url      string
 	pid      int
 	conns    int
+	rate     float64
 	seconds  int
 	queries  int
 	org      string
@@ -46,6 +47,7 @@ func main() {
 	flag.StringVar(&o.url, "url", "http://127.0.0.1:8080", "server base URL")
 	flag.IntVar(&o.pid, "pid", 0, "server process id, for its RSS (0: not reported)")
 	flag.IntVar(&o.conns, "c", 4, "connections")
+	flag.Float64Var(&o.rate, "rate", 0, "requests a second over all connections (0: each connection sends as soon as it has its answer)")
 	flag.IntVar(&o.seconds, "seconds", 20, "seconds of per-second p99 after ready")
 	flag.IntVar(&o.queries, "queries", 50000, "distinct queries before the RSS is read")
 	flag.StringVar(&o.org, "org", "default", "organization")
@@ -125,13 +127,27 @@ func run(o options) error {
 	return nil
 }
 
-// drive sends distinct search queries until ctx ends.
+// drive sends distinct search queries until ctx ends, at its share of
+// -rate when set (a late request is sent at once, its latency counted from
+// when it was due).
 func (l *load) drive(ctx context.Context) {
+	var every time.Duration
+	if l.o.rate > 0 {
+		every = time.Duration(float64(time.Second) * float64(l.o.conns) / l.o.rate)
+	}
+	due := time.Now()
 	for ctx.Err() == nil {
+		if every > 0 {
+			due = due.Add(every)
+			time.Sleep(time.Until(due))
+		}
 		i := l.next.Add(1)
 		q := words[i%int64(len(words))] + "+" + words[(i/7)%int64(len(words))] + "+q" + strconv.FormatInt(i, 36)
 		url := l.o.url + "/v1/" + l.o.org + "/simulation/persona/search?query=" + q
 		t0 := time.Now()
+		if every > 0 {
+			t0 = due
+		}
 		resp, err := l.hc.Get(url)
 		if err == nil {
 			_, err = io.Copy(io.Discard, resp.Body)
