@@ -17,7 +17,7 @@ func niceOf(t *testing.T, tid int) int {
 }
 
 // TestRunLowPriority checks that the work runs on another thread at the
-// lowest priority and that the caller's thread keeps its own.
+// background priority and that the caller's thread keeps its own.
 func TestRunLowPriority(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
