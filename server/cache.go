@@ -91,6 +91,15 @@ func (s *Server) cachedJSON(c *echo.Context, build func() ([]byte, error)) error
 // marshal encodes v as the body of a response.
 func marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+// instancesLen is the length of the JSON array appendInstances writes.
+func instancesLen(items []json.RawMessage) int {
+	n := 2 + max(len(items)-1, 0)
+	for _, it := range items {
+		n += len(it)
+	}
+	return n
+}
+
 // appendInstances writes a JSON array of pre-encoded instances (json.Marshal
 // would re-validate every RawMessage).
 func appendInstances(buf []byte, items []json.RawMessage) []byte {

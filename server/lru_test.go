@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -110,5 +111,29 @@ func TestLRURandom(t *testing.T) {
 	}
 	if l.evictions == 0 {
 		t.Error("no evictions: the test did not fill the budget")
+	}
+}
+
+// TestInstancesLen checks the size a response body is allocated with.
+func TestInstancesLen(t *testing.T) {
+	cases := []struct {
+		name  string
+		items []string
+	}{
+		{"none", nil},
+		{"one", []string{`{"a":1}`}},
+		{"three", []string{`{"a":1}`, `{}`, `{"bb":[1,2]}`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var items []json.RawMessage
+			for _, it := range tc.items {
+				items = append(items, json.RawMessage(it))
+			}
+			got := appendInstances(nil, items)
+			if !json.Valid(got) || len(got) != instancesLen(items) {
+				t.Errorf("appendInstances wrote %q (%d bytes), instancesLen says %d", got, len(got), instancesLen(items))
+			}
+		})
 	}
 }
