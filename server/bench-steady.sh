@@ -5,7 +5,7 @@
 # p99 per second for the first 20 s, RSS at ready and after 50,000 distinct
 # searches, then a force-push and the same figures during the rebuild.
 # Usage: server/bench-steady.sh [PERSONAS] [COMMITS]   (default 10000 100000)
-# Searches are sent at PERSONAS_BENCH_RATE a second (default 1000, about half of
+# PERSONAS_BENCH_REWRITE=0 skips the force-push. Searches are sent at PERSONAS_BENCH_RATE a second (default 1000, about half of
 # what 2 cores answer; 0: as fast as answers come, which leaves a rebuild only
 # its low-priority share). Extra serve flags: PERSONAS_BENCH_FLAGS="--memory-limit 600MiB".
 set -euo pipefail
@@ -31,7 +31,8 @@ log=$(mktemp)
 ./bin/personas serve --repo "$repo" --addr "127.0.0.1:$port" --poll-interval 1s ${PERSONAS_BENCH_FLAGS:-} 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
-rewrite="git -C '$repo' update-ref refs/heads/main \$(git -C '$repo' -c user.name=bench -c user.email=bench@example.com commit-tree main^{tree} -p main~1 -m 'bench: rewritten head')"
+rewrite=""
+[ "${PERSONAS_BENCH_REWRITE:-1}" = 0 ] || rewrite="git -C '$repo' update-ref refs/heads/main \$(git -C '$repo' -c user.name=bench -c user.email=bench@example.com commit-tree main^{tree} -p main~1 -m 'bench: rewritten head')"
 ./bin/loadgen -url "http://127.0.0.1:$port" -pid "$pid" -c 4 -rate "${PERSONAS_BENCH_RATE:-1000}" -seconds 20 -queries 50000 -rewrite "$rewrite"
 echo
 grep -E 'indexed|snapshot cache|settled' "$log" | cut -c1-220 || true
