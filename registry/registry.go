@@ -72,6 +72,7 @@ type Registry struct {
 	state    *indexState
 	searcher *searcher
 	dirty    int // commits read since the cache was saved
+	loaded   bool // the state came from the snapshot cache (its decoding left garbage)
 
 	mu        sync.Mutex
 	published *sync.Cond // broadcast when a snapshot is published
@@ -178,7 +179,7 @@ func (r *Registry) refresh(ctx context.Context) error {
 		return nil
 	}
 	if r.snap.Load() == nil && !r.opts.NoCache && r.opts.Rev == "" {
-		r.loadCache()
+		r.loaded = r.loadCache()
 	}
 	err = r.advance(ctx, target)
 	if isMissingObject(err) {
@@ -200,8 +201,8 @@ func (r *Registry) target() (plumbing.Hash, error) {
 	return r.store.resolveBranch(r.opts.Branch)
 }
 
-// advance reads the commits up to target and publishes the snapshot. The
-// first snapshot is published only once the work its building leaves
+// advance reads the commits up to target and publishes the snapshot. A
+// heavy first snapshot is published only once the work its building leaves
 // behind is done (cache saved, the cold index's garbage returned), so that
 // ready means ready. While serving, the heavy work of a rebuild or of a
 // long run of commits, and cache saves, run at a low CPU priority so
@@ -229,7 +230,7 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 		return err
 	}
 	r.dirty += len(chain)
-	if !serving {
+	if !serving && (heavy || r.loaded) {
 		r.settle()
 	}
 	r.publish(snap)
@@ -271,9 +272,10 @@ func (r *Registry) build(ctx context.Context, chain []*commitInfo, rebuilt bool)
 	return newSnapshot(r.state, headTime, r.searcher), nil
 }
 
-// settle does, before the first snapshot is published, the work that would
-// otherwise compete with the first requests: it saves the snapshot cache
-// after a long read and returns the cold index's garbage to the system.
+// settle does, before a first snapshot of a long read (or of a loaded
+// cache) is published, the work that would otherwise compete with the first
+// requests: it saves the snapshot cache and returns the cold index's
+// garbage to the system. A short first read leaves too little to matter.
 func (r *Registry) settle() {
 	start := time.Now()
 	if r.dirty >= cacheSaveEvery {
