@@ -33,6 +33,6 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
 rewrite=""
 [ "${PERSONAS_BENCH_REWRITE:-1}" = 0 ] || rewrite="git -C '$repo' update-ref refs/heads/main \$(git -C '$repo' -c user.name=bench -c user.email=bench@example.com commit-tree main^{tree} -p main~1 -m 'bench: rewritten head')"
-./bin/loadgen -url "http://127.0.0.1:$port" -pid "$pid" -c 4 -rate "${PERSONAS_BENCH_RATE:-1000}" -seconds 20 -queries 50000 -rewrite "$rewrite"
+./bin/loadgen -wait 60m -url "http://127.0.0.1:$port" -pid "$pid" -c 4 -rate "${PERSONAS_BENCH_RATE:-1000}" -seconds 20 -queries 50000 -rewrite "$rewrite"
 echo
 grep -E 'indexed|snapshot cache|settled' "$log" | cut -c1-220 || true
