@@ -144,29 +144,31 @@ func writeCache(path string, cf *cacheFile) error {
 }
 
 // loadCache restores the state saved by an earlier run, so that only the
-// commits made since are read. An unreadable cache is ignored with a log line.
-func (r *Registry) loadCache() {
+// commits made since are read, and reports whether it did. An unreadable
+// cache is ignored with a log line.
+func (r *Registry) loadCache() bool {
 	path := r.cachePath()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return
+		return false
 	}
 	if err != nil {
 		r.log.Warn("snapshot cache ignored", "path", path, "err", err)
-		return
+		return false
 	}
 	defer f.Close()
 	var cf cacheFile
 	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&cf); err != nil {
 		r.log.Warn("snapshot cache ignored", "path", path, "err", err)
-		return
+		return false
 	}
 	if cf.Format != cacheFormat || cf.Branch != r.opts.Branch || cf.Dir != r.opts.Dir || cf.UnitTests != r.opts.UnitTests {
 		r.log.Warn("snapshot cache ignored: written for another format or branch", "path", path)
-		return
+		return false
 	}
 	r.state = stateFromCache(&cf)
 	r.log.Info("snapshot cache loaded", "path", path, "head", cf.Head.String(), "personas", len(cf.Personas))
+	return true
 }
 
 func stateFromCache(cf *cacheFile) *indexState {

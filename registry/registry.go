@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,7 @@ type Registry struct {
 	state    *indexState
 	searcher *searcher
 	dirty    int // commits read since the cache was saved
+	loaded   bool // the state came from the snapshot cache (its decoding left garbage)
 
 	mu        sync.Mutex
 	published *sync.Cond // broadcast when a snapshot is published
@@ -177,7 +179,7 @@ func (r *Registry) refresh(ctx context.Context) error {
 		return nil
 	}
 	if r.snap.Load() == nil && !r.opts.NoCache && r.opts.Rev == "" {
-		r.loadCache()
+		r.loaded = r.loadCache()
 	}
 	err = r.advance(ctx, target)
 	if isMissingObject(err) {
@@ -200,6 +202,12 @@ func (r *Registry) target() (gitdb.Hash, error) {
 	return r.store.ResolveBranch(r.opts.Branch)
 }
 
+// advance reads the commits up to target and publishes the snapshot. A
+// heavy first snapshot is published only once the work its building leaves
+// behind is done (cache saved, the cold index's garbage returned), so that
+// ready means ready. While serving, the heavy work of a rebuild or of a
+// long run of commits, and cache saves, run at a low CPU priority so
+// that they cannot take the CPU from requests.
 func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	start := time.Now()
 	chain, err := r.ix.firstParentChain(ctx, r.state.Head, target)
@@ -210,10 +218,43 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	} else if err != nil {
 		return err
 	}
-	err = r.ix.update(ctx, r.state, chain)
-	r.store.Idle()
+	serving := r.snap.Load() != nil
+	heavy := rebuilt || len(chain) >= cacheSaveEvery
+	var snap *Snapshot
+	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
+	if serving && heavy {
+		runLowPriority(build)
+	} else {
+		build()
+	}
 	if err != nil {
 		return err
+	}
+	r.dirty += len(chain)
+	if !serving && (heavy || r.loaded) {
+		r.settle()
+	}
+	r.publish(snap)
+	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
+		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
+	refreshDuration.Observe(time.Since(start).Seconds())
+	if serving && r.dirty >= cacheSaveEvery {
+		runLowPriority(func() {
+			r.saveCache()
+			if heavy {
+				debug.FreeOSMemory() // the replaced index
+			}
+		})
+	}
+	return nil
+}
+
+// build applies the chain to the state and makes its snapshot.
+func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt bool) (*Snapshot, error) {
+	err := r.ix.update(ctx, r.state, chain)
+	r.store.Idle()
+	if err != nil {
+		return nil, err
 	}
 	var headTime time.Time
 	if len(chain) > 0 {
@@ -223,19 +264,24 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	} else if !r.state.Head.IsZero() {
 		ci, err := r.store.Commit(r.state.Head)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		headTime = ci.Time
 	}
-	r.dirty += len(chain)
-	r.publish(newSnapshot(r.state, headTime, r.searcher))
-	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
-		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
-	refreshDuration.Observe(time.Since(start).Seconds())
+	return newSnapshot(r.state, headTime, r.searcher), nil
+}
+
+// settle does, before a first snapshot of a long read (or of a loaded
+// cache) is published, the work that would otherwise compete with the first
+// requests: it saves the snapshot cache and returns the cold index's
+// garbage to the system. A short first read leaves too little to matter.
+func (r *Registry) settle() {
+	start := time.Now()
 	if r.dirty >= cacheSaveEvery {
 		r.saveCache()
 	}
-	return nil
+	debug.FreeOSMemory()
+	r.log.Info("settled before ready", "duration", time.Since(start).Round(time.Millisecond))
 }
 
 func (r *Registry) publish(s *Snapshot) {

@@ -72,9 +72,22 @@ func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 	snap := snapshotOf(c)
 	q.Visible = s.visibleIn(c, snap)
 	res := snap.List(q)
-	buf := make([]byte, 0, 32<<10)
+	fvJSON := []byte("null")
+	if q.Offset == 0 {
+		fv := snap.FilterValuesOf(q.Visible)
+		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
+		for i, u := range fv.Creators {
+			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
+		}
+		if fvJSON, err = json.Marshal(obj); err != nil {
+			return nil, err
+		}
+	}
+	items := s.instances(snap, res.Personas)
+	// sized once: the body is kept by the response cache, counted by its capacity
+	buf := make([]byte, 0, 128+instancesLen(items)+len(fvJSON))
 	buf = append(buf, `{"simulation_personas":`...)
-	buf = appendInstances(buf, s.instances(snap, res.Personas))
+	buf = appendInstances(buf, items)
 	buf = append(buf, `,"has_more":`...)
 	buf = strconv.AppendBool(buf, res.HasMore)
 	buf = append(buf, `,"continuation_token":`...)
@@ -84,20 +97,7 @@ func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 		buf = append(buf, "null"...)
 	}
 	buf = append(buf, `,"filter_values":`...)
-	if q.Offset == 0 {
-		fv := snap.FilterValuesOf(q.Visible)
-		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
-		for i, u := range fv.Creators {
-			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
-		}
-		enc, err := json.Marshal(obj)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, enc...)
-	} else {
-		buf = append(buf, "null"...)
-	}
+	buf = append(buf, fvJSON...)
 	return append(buf, '}'), nil
 }
 
@@ -117,8 +117,10 @@ func (s *Server) searchBody(c *echo.Context) ([]byte, error) {
 	}
 	snap := snapshotOf(c)
 	f.Visible = s.visibleIn(c, snap)
-	buf := append(make([]byte, 0, 32<<10), `{"simulation_personas":`...)
-	buf = appendInstances(buf, s.instances(snap, snap.Search(text, f)))
+	items := s.instances(snap, snap.Search(text, f))
+	buf := make([]byte, 0, 32+instancesLen(items))
+	buf = append(buf, `{"simulation_personas":`...)
+	buf = appendInstances(buf, items)
 	return append(buf, '}'), nil
 }
 

@@ -41,6 +41,11 @@ type Config struct {
 	// RateLimit, when above zero, limits each token to that many requests
 	// a second (429 with Retry-After beyond).
 	RateLimit float64
+	// ResponseCacheBytes and PersonaCacheBytes are the byte budgets of the
+	// cache of encoded responses and of encoded personas: 0 means
+	// DefaultCacheBytes, a negative value turns the cache off.
+	ResponseCacheBytes int64
+	PersonaCacheBytes  int64
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -55,8 +60,8 @@ type Server struct {
 	metrics *metrics
 
 	limiter      *rateLimiter
-	responses    responseCache
-	instanceJSON instanceCache
+	responses    *responseCache
+	instanceJSON *instanceCache
 	visibleSets  visibleSets
 }
 
@@ -66,7 +71,10 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, org: cfg.Org}
-	s.metrics = newMetrics(cfg.Registry)
+	s.responses = newResponseCache(cacheBudget(cfg.ResponseCacheBytes))
+	s.instanceJSON = newInstanceCache(cacheBudget(cfg.PersonaCacheBytes))
+	s.metrics = newMetrics(cfg.Registry, map[string]func() cacheStats{
+		"response": s.responses.stats, "persona": s.instanceJSON.stats})
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
 	}
@@ -85,6 +93,18 @@ func New(cfg Config) *Server {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// cacheBudget turns a configured budget into bytes: 0 is the default,
+// negative is off.
+func cacheBudget(b int64) int64 {
+	switch {
+	case b == 0:
+		return DefaultCacheBytes
+	case b < 0:
+		return 0
+	}
+	return b
 }
 
 func (s *Server) routes() {

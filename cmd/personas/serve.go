@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -35,10 +36,13 @@ type serveOptions struct {
 	fetchInterval       time.Duration
 	webhookSecret       string
 	logFormat           string
+	responseCacheBytes  byteSize
+	personaCacheBytes   byteSize
+	memoryLimit         string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
-	o := &serveOptions{}
+	o := &serveOptions{responseCacheBytes: server.DefaultCacheBytes, personaCacheBytes: server.DefaultCacheBytes}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve Amigo's persona API from the repository, following the branch",
@@ -63,7 +67,18 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.DurationVar(&o.fetchInterval, "fetch-interval", 10*time.Second, "how often to fetch --remote")
 	f.StringVar(&o.webhookSecret, "webhook-secret", "", "shared secret of push webhooks at POST /hooks/git (GitHub, GitLab, Gitea)")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
+	f.Var(&o.responseCacheBytes, "response-cache-bytes", "byte budget of the cache of encoded read responses, least recently used evicted first (0: off)")
+	f.Var(&o.personaCacheBytes, "persona-cache-bytes", "byte budget of the cache of encoded personas (0: off)")
+	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime: a size (e.g. 900MiB), off, or auto: GOMEMLIMIT if set, else 90% of the container's memory limit")
 	return cmd
+}
+
+// cacheBytes turns a cache flag into the server's budget (0 there is the default).
+func cacheBytes(b byteSize) int64 {
+	if b <= 0 {
+		return -1
+	}
+	return int64(b)
 }
 
 func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
@@ -72,6 +87,15 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 	}
 	log := slog.New(handler)
+	limit, source, err := memoryLimit(o.memoryLimit, os.Getenv, cgroupMemoryLimit)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if limit = setMemoryLimit(limit); limit == math.MaxInt64 {
+		log.Info("no soft memory limit", "why", source)
+	} else {
+		log.Info("soft memory limit", "bytes", limit, "from", source)
+	}
 	repo := g.repo
 	if o.remote != "" {
 		dir := o.cloneDir
@@ -94,7 +118,8 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	defer reg.Close()
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
 		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
-		WebhookSecret: o.webhookSecret}
+		WebhookSecret: o.webhookSecret, ResponseCacheBytes: cacheBytes(o.responseCacheBytes),
+		PersonaCacheBytes: cacheBytes(o.personaCacheBytes)}
 	if o.remote != "" {
 		cfg.OnPush = reg.FetchSoon
 	}
