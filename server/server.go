@@ -41,6 +41,9 @@ type Config struct {
 	// RateLimit, when above zero, limits each token to that many requests
 	// a second (429 with Retry-After beyond).
 	RateLimit float64
+	// WebURL, when set, is where the repository is browsed on its git host;
+	// the pages link commits to WebURL/commit/<sha>.
+	WebURL string
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -115,6 +118,7 @@ func (s *Server) routes() {
 		both(method, "/:id/version/", s.versions, read...)
 	}
 	s.writeRoutes(both)
+	s.pageRoutes()
 }
 
 // Handler returns the HTTP handler, for tests and embedding.
