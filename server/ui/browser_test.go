@@ -162,13 +162,31 @@ func (tb *tab) rowIDs() []string {
 	return ids
 }
 
-// navigateAndWait clicks or submits through step and waits for the next
-// page's load.
+// navigateAndWait clicks or submits through step and waits until the next
+// page has loaded and shows ready.
 func (tb *tab) navigateAndWait(step chromedp.Action[chromedp.Void], ready string) {
 	tb.t.Helper()
 	tb.do(void(chromedp.Evaluate[bool](`window.__old = true`)), step)
-	tb.do(void(chromedp.Poll[bool](`window.__old !== true && document.readyState === "complete" && !!document.querySelector(`+fmt.Sprintf("%q", ready)+`)`,
-		chromedp.WithPollingTimeout(60*time.Second))))
+	tb.waitFor(`window.__old !== true && document.readyState === "complete" && !!document.querySelector(` + fmt.Sprintf("%q", ready) + `)`)
+}
+
+// waitFor evaluates expr until it is true, across navigations (which fail
+// an evaluation in flight), for up to 90 seconds.
+func (tb *tab) waitFor(expr string) {
+	tb.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.t.Fatalf("waited 90s for %s (last error: %v)", expr, last)
 }
 
 // screenshot writes the tab, light and dark, when PERSONAS_SCREENSHOTS is set.
@@ -260,8 +278,9 @@ func TestBrowser(t *testing.T) {
 		if !slices.Equal(dels, []string{"a calm", "early", "card."}) || !slices.Equal(ins, []string{"an impatient", "late", "phone."}) {
 			t.Errorf("v1 → v3: deleted %q, inserted %q", dels, ins)
 		}
-		if loc := eval[string](tb, "location.pathname + location.search"); loc != "/personas/"+danaID+"/compare?from=1&to=3" {
-			t.Errorf("compare URL %s", loc)
+		loc, err := url.Parse(eval[string](tb, "location.href"))
+		if err != nil || loc.Path != "/personas/"+danaID+"/compare" || loc.Query().Get("from") != "1" || loc.Query().Get("to") != "3" {
+			t.Errorf("compare URL %s, want from=1 and to=3", loc)
 		}
 		tb.screenshot("compare")
 	})
@@ -292,8 +311,7 @@ func TestBrowser(t *testing.T) {
 		tb.do(void(chromedp.Evaluate[int](`window.scrollTo(0, 400), 0`)))
 		commit := r.on(t).commit("add a persona while the page is open", map[string]string{
 			"personas/late-arrival.yaml": personaYAML("1a7e0000000000000000a111", "Late Arrival", "Arrives after the page was opened.", "Asia/Tokyo")})
-		tb.do(void(chromedp.Poll[bool](fmt.Sprintf(`!document.getElementById("live").hidden && document.getElementById("live").textContent.includes(%q)`, commit[:10]),
-			chromedp.WithPollingTimeout(90*time.Second))))
+		tb.waitFor(fmt.Sprintf(`!document.getElementById("live").hidden && document.getElementById("live").textContent.includes(%q)`, commit[:10]))
 		if y := eval[float64](tb, "window.scrollY"); y < 100 {
 			t.Errorf("the announcement moved the reader to scrollY %v", y)
 		}

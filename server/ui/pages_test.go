@@ -168,9 +168,17 @@ func TestSignInAndRedaction(t *testing.T) {
 	s := serve(t, r.dir, server.Config{Auth: server.NewAuth([]server.Token{reader, editor}), RequireAuthForReads: true, RedactSensitive: true})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	status, _, body := get(t, s.URL+"/personas/"+danaID)
-	if status != http.StatusUnauthorized || !strings.Contains(body, `action="/ui/signin"`) || strings.Contains(body, "Dana") {
-		t.Fatalf("anonymous persona page: %d, want 401 with the sign-in form and nothing of the persona\n%s", status, body)
+	resp, err := noRedirect.Get(s.URL + "/personas/" + danaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "/ui/signin?next=%2Fpersonas%2F" + danaID; resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+		t.Fatalf("anonymous persona page: %d to %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	status, _, body := get(t, s.URL+"/ui/signin?next=%2Fpersonas%2F"+danaID)
+	if status != http.StatusOK || !strings.Contains(body, `action="/ui/signin"`) || !strings.Contains(body, `value="/personas/`+danaID+`"`) || strings.Contains(body, "Dana") {
+		t.Fatalf("sign-in page: %d, want the form with next and nothing of the persona\n%s", status, body)
 	}
 	if status, _, _ := get(t, s.URL+"/ui/head"); status != http.StatusUnauthorized {
 		t.Errorf("anonymous /ui/head: %d, want 401", status)

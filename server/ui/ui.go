@@ -168,8 +168,11 @@ var statusOf = map[string]int{
 // "internal error".
 func (u *UI) fail(req *request, err error) {
 	if errors.Is(err, errSignIn) {
-		req.w.Header().Set("Cache-Control", "no-store")
-		u.render(req, http.StatusUnauthorized, "signin", "Sign in", signInData{Next: req.r.URL.RequestURI()})
+		if req.r.URL.Path == "/ui/head" {
+			http.Error(req.w, "sign in first", http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(req.w, req.r, "/ui/signin?next="+url.QueryEscape(req.r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
 	status, ok := statusOf[registry.ErrorCode(err)]
@@ -209,7 +212,10 @@ type header struct {
 // render executes a page into a buffer, then writes it with the status.
 func (u *UI) render(req *request, status int, name, title string, data any) {
 	hd := header{Branch: u.cfg.Registry.Branch(), Viewer: req.viewer, CanSignIn: u.cfg.Authenticate != nil,
-		PollSeconds: int(u.cfg.PollInterval / time.Second), CommitPrefix: u.commitPrefix(), Path: req.r.URL.RequestURI()}
+		CommitPrefix: u.commitPrefix(), Path: req.r.URL.RequestURI()}
+	if status == http.StatusOK && name != "signin" {
+		hd.PollSeconds = int(u.cfg.PollInterval / time.Second) // only readers' pages follow the head
+	}
 	if req.snap != nil {
 		hd.Head, hd.HeadTime, hd.Problems = req.snap.Head, req.snap.HeadTime, len(req.snap.Problems)
 	}
