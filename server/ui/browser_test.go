@@ -207,7 +207,7 @@ func (tb *tab) screenshot(name string) {
 		}
 		tb.do(chromedp.Func(media))
 		ctx, cancel := context.WithTimeout(tb.ctx, 60*time.Second)
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
 		if err != nil {
 			tb.t.Fatalf("screenshot: %v", err)
