@@ -38,9 +38,12 @@ type signInData struct {
 	Error string
 }
 
-// localPath keeps a redirect target on this site.
+// localPath keeps a redirect target on this site: a path, without control
+// characters (browsers drop tabs and newlines, so "/\t/evil" would become
+// "//evil").
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next
