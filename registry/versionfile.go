@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
+	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
 )
 
@@ -23,23 +22,23 @@ func (r *Registry) Branch() string {
 // Errors: ENOTFOUND when no file of the commit holds the persona.
 func (r *Registry) VersionFile(ctx context.Context, p *Persona, v *Version) (path string, data []byte, err error) {
 	err = r.do(ctx, func() error {
-		commit := plumbing.NewHash(v.Commit)
-		if d, err := r.store.readFile(commit, p.Path); err != nil {
+		commit := gitdb.NewHash(v.Commit)
+		if d, err := r.store.ReadFile(commit, p.Path); err != nil {
 			return err
 		} else if holds(d, p.ID) {
 			path, data = p.Path, d
 			return nil
 		}
-		ci, err := r.store.commit(commit)
+		ci, err := r.store.Commit(commit)
 		if err != nil {
 			return err
 		}
-		tr := newTreeReader(r.store)
-		dir, err := tr.subtree(ci.Tree, r.opts.Dir)
+		tr := gitdb.NewTreeReader(r.store)
+		dir, err := tr.Subtree(ci.Tree, r.opts.Dir)
 		if err != nil {
 			return err
 		}
-		files, err := tr.diff(plumbing.ZeroHash, dir, cleanDir(r.opts.Dir)+"/", nil)
+		files, err := tr.Diff(gitdb.ZeroHash, dir, cleanDir(r.opts.Dir)+"/", nil)
 		if err != nil {
 			return err
 		}
@@ -47,7 +46,7 @@ func (r *Registry) VersionFile(ctx context.Context, p *Persona, v *Version) (pat
 			if !isYAMLPath(f.Path) {
 				continue
 			}
-			d, err := r.store.readRaw(f.NewHash, plumbing.BlobObject, schema.MaxFileSize)
+			d, err := r.store.ReadBlob(f.NewHash, schema.MaxFileSize)
 			if err != nil {
 				return err
 			}
