@@ -98,6 +98,17 @@ func TestPages(t *testing.T) {
 	s := serve(t, r.dir, server.Config{WebURL: "https://git.example.com/org/personas/"})
 	v2 := r.git("rev-list", "-n1", "HEAD~3")
 	v2yaml := r.git("show", v2+":personas/dana.yaml")
+	var deleted string
+	var deletedBy string
+	for _, p := range s.Reg.Snapshot().Personas() {
+		if p.IsDeleted {
+			deleted, deletedBy = p.ID, p.UpdatedCommit
+			break
+		}
+	}
+	if deleted == "" {
+		t.Fatal("the generated repository has no deleted persona")
+	}
 	cases := []struct {
 		name   string
 		path   string
@@ -114,6 +125,7 @@ func TestPages(t *testing.T) {
 		{"compare same", "/personas/" + danaID + "/compare?from=2&to=2", 200, []string{"The background is the same"}, []string{"<del>", "<ins>"}},
 		{"compare out of range", "/personas/" + danaID + "/compare?from=1&to=9", 422, []string{"to &#34;9&#34;: want a version from 1 to 3"}, nil},
 		{"version yaml as in git", "/personas/" + danaID + "/versions/2", 200, []string{html.EscapeString(v2yaml)}, nil},
+		{"deleted persona", "/personas/" + deleted, 200, []string{`<div class="banner deleted"`, "commit/" + deletedBy}, nil},
 		{"unknown persona", "/personas/ffffffffffffffffffffffff", 404, []string{"no persona with id"}, nil},
 		{"bad sort", "/?sort_by=shoe-size", 422, []string{"sort_by"}, nil},
 		{"problems", "/problems", 200, []string{brokenPath + ":7:", "Mars/Olympus_Mons"}, nil},
