@@ -59,7 +59,9 @@ func browser(t *testing.T) context.Context {
 			browserErr = err
 			return
 		}
+		tempMu.Lock()
 		tempDirs = append(tempDirs, dir)
+		tempMu.Unlock()
 		alloc, cancel := chromedp.NewExecAllocator(context.Background(),
 			chromedp.ExecPath(path), chromedp.UserDataDir(dir), chromedp.WindowSize(1280, 900),
 			chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
