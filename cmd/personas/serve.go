@@ -39,6 +39,7 @@ type serveOptions struct {
 	responseCacheBytes  byteSize
 	personaCacheBytes   byteSize
 	memoryLimit         string
+	webURL              string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -66,6 +67,7 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.StringVar(&o.cloneDir, "clone-dir", "", "where the bare clone of --remote lives (default: a per-URL directory under the user cache dir)")
 	f.DurationVar(&o.fetchInterval, "fetch-interval", 10*time.Second, "how often to fetch --remote")
 	f.StringVar(&o.webhookSecret, "webhook-secret", "", "shared secret of push webhooks at POST /hooks/git (GitHub, GitLab, Gitea)")
+	f.StringVar(&o.webURL, "web-url", "", "where the repository is browsed on its git host (e.g. https://github.com/org/personas): the pages link commits there")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
 	f.Var(&o.responseCacheBytes, "response-cache-bytes", "byte budget of the cache of encoded read responses, least recently used evicted first (0: off)")
 	f.Var(&o.personaCacheBytes, "persona-cache-bytes", "byte budget of the cache of encoded personas (0: off)")
@@ -119,7 +121,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
 		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
 		WebhookSecret: o.webhookSecret, ResponseCacheBytes: cacheBytes(o.responseCacheBytes),
-		PersonaCacheBytes: cacheBytes(o.personaCacheBytes)}
+		PersonaCacheBytes: cacheBytes(o.personaCacheBytes), WebURL: o.webURL}
 	if o.remote != "" {
 		cfg.OnPush = reg.FetchSoon
 	}
