@@ -20,13 +20,19 @@ func (r *Registry) Branch() string {
 // in git at the version's commit: its path and its bytes. It looks at the
 // persona's current path first, then at every persona file of that commit.
 // Errors: ENOTFOUND when no file of the commit holds the persona.
-func (r *Registry) VersionFile(ctx context.Context, p *Persona, v *Version) (path string, data []byte, err error) {
-	err = r.do(ctx, func() error {
+func (r *Registry) VersionFile(ctx context.Context, p *Persona, v *Version) (string, []byte, error) {
+	// found is written on the owner goroutine and read only once do says
+	// the function finished (do returns early when ctx ends)
+	var found struct {
+		path string
+		data []byte
+	}
+	err := r.do(ctx, func() error {
 		commit := gitdb.NewHash(v.Commit)
 		if d, err := r.store.ReadFile(commit, p.Path); err != nil {
 			return err
 		} else if holds(d, p.ID) {
-			path, data = p.Path, d
+			found.path, found.data = p.Path, d
 			return nil
 		}
 		ci, err := r.store.Commit(commit)
@@ -51,13 +57,16 @@ func (r *Registry) VersionFile(ctx context.Context, p *Persona, v *Version) (pat
 				return err
 			}
 			if holds(d, p.ID) {
-				path, data = f.Path, d
+				found.path, found.data = f.Path, d
 				return nil
 			}
 		}
 		return Errorf(ENOTFOUND, "no file of commit %s holds persona %s", v.Commit, p.ID)
 	})
-	return path, data, err
+	if err != nil {
+		return "", nil, err
+	}
+	return found.path, found.data, nil
 }
 
 // holds reports whether data is a valid persona file with the id.

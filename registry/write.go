@@ -364,7 +364,12 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, git
 		}
 		return Errorf(ECONFLICT, "the branch kept moving; the write was not made, try again")
 	})
-	return res, err
+	if err != nil {
+		// do may return when ctx ends while fn still runs on the owner
+		// goroutine: res is only read once fn has finished (err == nil)
+		return WriteResult{}, err
+	}
+	return res, nil
 }
 
 func (r *Registry) commitPlan(head gitdb.Hash, a Author, p writePlan) (gitdb.Hash, error) {

@@ -87,7 +87,7 @@ func New(cfg Config) *Server {
 	s.echo = e
 	s.routes()
 	s.http = &http.Server{
-		Handler:           e,
+		Handler:           answerWrites(e),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -96,6 +96,24 @@ func New(cfg Config) *Server {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// writeAnswerTimeout is how long a write request may take to be answered:
+// longer than the connection's WriteTimeout, because a write queued behind
+// others on a busy replica must still get its answer — a connection closed
+// without one leaves the caller unsure whether the write landed. A write's
+// own work is bounded by its attempts, not by this.
+const writeAnswerTimeout = 5 * time.Minute
+
+// answerWrites extends the write deadline of write requests (anything but
+// GET and HEAD) to writeAnswerTimeout.
+func answerWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeAnswerTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // cacheBudget turns a configured budget into bytes: 0 is the default,

@@ -590,6 +590,7 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 		srv, c := restart(round)
 
 		var stop atomic.Bool
+		var roundAcked atomic.Int64 // stream writes acknowledged this round
 		var wg sync.WaitGroup
 		for g := range 4 {
 			r := rand.New(rand.NewPCG(seed, uint64(round*10+g)))
@@ -604,8 +605,16 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 					}
 					sendWrite(c, w)
 					record(w)
+					if w.acknowledged() {
+						roundAcked.Add(1)
+					}
 				}
 			})
+		}
+		// the kill lands at a random moment once the stream runs (two of its
+		// writes acknowledged), however slow the machine
+		if _, ok := replicaWait(2*time.Minute, func() bool { return roundAcked.Load() >= 2 }); !ok {
+			t.Errorf("round %d: no 2 writes acknowledged within 2 min: the stream did not run\n%s", round, srv.logTail())
 		}
 		time.Sleep(time.Duration(100+rng.IntN(701)) * time.Millisecond)
 		stop.Store(true)
@@ -644,8 +653,8 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d writes: %d acknowledged, %d refused, %d without an answer; %d stale lock(s) after a kill",
 		len(writes), acked, refused, undetermined, staleLocks)
-	if acked < 5*rounds {
-		t.Errorf("only %d writes acknowledged: the stream did not run", acked)
+	if acked < 3*rounds {
+		t.Errorf("only %d writes acknowledged, want at least a probe and 2 stream writes a round", acked)
 	}
 
 	// Every acknowledged write, read back through the API.
