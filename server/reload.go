@@ -16,6 +16,10 @@ import (
 // came (a mounted secret swapped through a symlink, a network file system).
 const reloadPoll = time.Second
 
+// reloadSettle is how long the tokens file's directory must be quiet after
+// a file event before the file is reread.
+const reloadSettle = 50 * time.Millisecond
+
 // Reload rereads the tokens file and, when it parses, swaps the token set
 // in. A file that fails keeps the previous set in force; the failure is
 // logged once per distinct content. force reloads an unchanged file too.
@@ -75,14 +79,21 @@ func (a *Auth) Watch(ctx context.Context) error {
 		defer w.Close()
 		tick := time.NewTicker(reloadPoll)
 		defer tick.Stop()
+		// events come in bursts (an editor truncating then writing): reload
+		// once the directory has been quiet for reloadSettle
+		settle := time.NewTimer(time.Hour)
+		settle.Stop()
+		defer settle.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-w.Events:
-				_ = a.Reload(false)
+				settle.Reset(reloadSettle)
 			case err := <-w.Errors:
 				a.log.Warn("watching the tokens file", "err", err)
+			case <-settle.C:
+				_ = a.Reload(false)
 			case <-tick.C:
 				_ = a.Reload(false)
 			}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"slices"
@@ -223,6 +225,7 @@ type scope struct {
 	all    bool
 	grants []Grant
 	key    string // canonical: "" when all, else the sorted grants joined by "\n"
+	tag    string // a short hash of key, for ETags
 }
 
 // newScopes compiles grants into one scope per permission.
@@ -251,6 +254,8 @@ func newScopes(grants []Grant) map[string]*scope {
 		slices.Sort(keys)
 		keys = slices.Compact(keys)
 		sc.key = strings.Join(keys, "\n")
+		sum := sha256.Sum256([]byte(sc.key))
+		sc.tag = hex.EncodeToString(sum[:8])
 	}
 	return out
 }

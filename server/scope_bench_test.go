@@ -3,8 +3,13 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/personaregistry/personas/registry"
 	"github.com/personaregistry/personas/server"
@@ -68,5 +73,63 @@ func BenchmarkScopedList(b *testing.B) {
 		for _, who := range []string{"unscoped", "scoped"} {
 			b.Run(kind.name+"/"+who, func(b *testing.B) { loadDriveAs(b, kind.url, "Bearer "+secrets[who]) })
 		}
+		// the two tokens in alternating rounds of 500 requests, first one
+		// then the other first: the ratio is not skewed by the machine's
+		// load drifting between runs
+		b.Run(kind.name+"/ratio", func(b *testing.B) {
+			var took [2]time.Duration
+			n := 0
+			for n < b.N {
+				round := min(500, b.N-n)
+				order := []int{0, 1}
+				if (n/500)%2 == 1 {
+					order = []int{1, 0} // neither always pays the other's garbage collection
+				}
+				for _, i := range order {
+					took[i] += loadRound(b, kind.url, n, round, "Bearer "+secrets[[]string{"unscoped", "scoped"}[i]])
+				}
+				n += round
+			}
+			b.ReportMetric(float64(b.N)/took[0].Seconds(), "unscoped-req/s")
+			b.ReportMetric(float64(b.N)/took[1].Seconds(), "scoped-req/s")
+			b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "scoped/unscoped")
+		})
 	}
 }
+
+// loadRound sends requests from..from+n from loadConcurrency workers and
+// returns how long they took.
+func loadRound(b *testing.B, url func(i int) string, from, n int, auth string) time.Duration {
+	var next atomic.Int64
+	next.Store(int64(from))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range loadConcurrency {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= from+n {
+					return
+				}
+				req, _ := http.NewRequest(http.MethodGet, url(i), nil)
+				req.Header.Set("Authorization", auth)
+				resp, err := benchClient.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("GET %s: %s", url(i), resp.Status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// benchClient keeps loadConcurrency connections alive between rounds.
+var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, DisableCompression: true}}

@@ -86,10 +86,18 @@ func (e *scopeEnv) as(t *testing.T, name string) *client {
 
 func newScopeEnv(t *testing.T, requireAuth bool) *scopeEnv {
 	t.Helper()
+	return newScopeEnvWith(t, server.Config{RequireAuthForReads: requireAuth})
+}
+
+// sensitivePin is a sensitive variable of the teller and the patient.
+const sensitivePin = "sensitive_user_variables:\n  pin: \"1234\"\n"
+
+func newScopeEnvWith(t *testing.T, cfg server.Config) *scopeEnv {
+	t.Helper()
 	src := newWorktreeRepo(t)
 	src.commit(alice, at(1), "Banking personas", map[string]string{
 		"personas/banking/teller.yaml": persona{ID: idTeller, Name: "Bank Teller Caller", Role: "account holder",
-			Tags: []string{"team: banking", "channel: voice"}, Background: "Calls about a blocked card."}.yaml(),
+			Tags: []string{"team: banking", "channel: voice"}, Background: "Calls about a blocked card."}.yaml() + sensitivePin,
 		"personas/banking/loan.yaml": persona{ID: idLoan, Name: "Loan Applicant", Role: "account holder",
 			Tags: []string{"team: banking", "tier: gold"}, Background: "Calls to ask about a loan."}.yaml(),
 		"personas/shared/auditor.yaml": persona{ID: idAuditor, Name: "Branch Auditor", Role: "auditor",
@@ -97,7 +105,7 @@ func newScopeEnv(t *testing.T, requireAuth bool) *scopeEnv {
 	})
 	src.commit(bob, at(2), "Health personas", map[string]string{
 		"personas/health/patient.yaml": persona{ID: idPatient, Name: "Post Surgery Patient", Role: healthRole,
-			Tags: []string{"team: health", "ward: secretward7"}, Background: "Calls the ward after surgery."}.yaml(),
+			Tags: []string{"team: health", "ward: secretward7"}, Background: "Calls the ward after surgery."}.yaml() + sensitivePin,
 		"personas/health/carer.yaml": persona{ID: idCarer, Name: "Family Carer", Role: "caregiver",
 			Tags: []string{"team: health"}, Background: "Calls for a parent."}.yaml(),
 		"personas/health/broken.yaml": brokenFile,
@@ -121,7 +129,8 @@ func newScopeEnv(t *testing.T, requireAuth bool) *scopeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := startServer(t, bare.dir, server.Config{Auth: auth, RequireAuthForReads: requireAuth}, serveOptions{watch: true})
+	cfg.Auth = auth
+	ts := startServer(t, bare.dir, cfg, serveOptions{watch: true})
 	return &scopeEnv{bare: bare, ts: ts, tokens: tokens, anon: newClient(t, ts.URL)}
 }
 
@@ -529,6 +538,32 @@ func TestOpenAPIPermissions(t *testing.T) {
 			if method == http.MethodGet && perm != server.PermRead {
 				t.Errorf("%s %s: x-permission %q, want %s", method, path, perm, server.PermRead)
 			}
+		}
+	}
+}
+
+// TestScopeRedaction: with --redact-sensitive, a scoped Modify permission
+// shows the sensitive variables of the personas it covers only.
+func TestScopeRedaction(t *testing.T) {
+	t.Parallel()
+	e := newScopeEnvWith(t, server.Config{RequireAuthForReads: true, RedactSensitive: true})
+	for _, tc := range []struct {
+		token, id string
+		shown     bool
+	}{
+		{"bank-modify", idTeller, true},
+		{"bank-modify", idPatient, false},
+		{"banking", idTeller, true},
+		{"reader", idTeller, false},
+		{"reader", idPatient, false},
+	} {
+		var res versionsResponse
+		e.as(t, tc.token).getOK(apiBase+"/"+tc.id+"/version/", &res)
+		if len(res.Versions) != 1 {
+			t.Fatalf("%s: %d versions of %s", tc.token, len(res.Versions), tc.id)
+		}
+		if got := res.Versions[0].SensitiveUserVariables["pin"] == "1234"; got != tc.shown {
+			t.Errorf("%s reading %s: sensitive variables shown %v, want %v", tc.token, tc.id, got, tc.shown)
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"sync"
 
 	"github.com/labstack/echo/v5"
@@ -88,41 +86,56 @@ func scopeSet(snap *registry.Snapshot, sc *scope) map[*registry.Persona]struct{}
 
 // viewKey is the canonical string of the caller's view: "" for everything
 // unredacted (every unscoped caller shares it), "-r" for everything
-// redacted; otherwise it names the modify scope (which un-redacts per
-// persona) and the read scope.
+// redacted; otherwise it holds the modify scope (which un-redacts per
+// persona) and the read scope in full.
 func (s *Server) viewKey(c *echo.Context) string {
-	key := s.redactTag(c)
-	if sc := s.readScope(c); sc != nil {
-		key += "\x00read\x00" + sc.key
+	red, read := s.viewScopes(c)
+	key := ""
+	switch {
+	case red == redactAll:
+		key = "-r"
+	case red != nil:
+		key = "\x00modify\x00" + red.key
+	}
+	if read != nil {
+		key += "\x00read\x00" + read.key
 	}
 	return key
 }
 
-// etagTag is the view's suffix of the ETag: short, printable, "" or "-r"
-// for the common views.
+// etagTag is the view's suffix of the ETag: "" or "-r" for the common
+// views, else short hashes of the scopes.
 func (s *Server) etagTag(c *echo.Context) string {
-	key := s.viewKey(c)
-	if key == "" || key == "-r" {
-		return key
+	red, read := s.viewScopes(c)
+	tag := ""
+	switch {
+	case red == redactAll:
+		tag = "-r"
+	case red != nil:
+		tag = "-m" + red.tag
 	}
-	sum := sha256.Sum256([]byte(key))
-	return "-v" + hex.EncodeToString(sum[:8])
+	if read != nil {
+		tag += "-s" + read.tag
+	}
+	return tag
 }
 
-// redactTag says how sensitive variables are shown to the caller: "" in
-// full, "-r" hidden, or the modify scope's key (shown for the personas it covers).
-func (s *Server) redactTag(c *echo.Context) string {
-	if !s.cfg.RedactSensitive {
-		return ""
+// redactAll stands for "sensitive variables hidden on every persona".
+var redactAll = &scope{}
+
+// viewScopes returns what the caller's view depends on: redaction (nil:
+// none, redactAll, or the modify scope that un-redacts) and the read
+// scope (nil: everything).
+func (s *Server) viewScopes(c *echo.Context) (red, read *scope) {
+	if s.cfg.RedactSensitive {
+		switch sc := principalOf(c).scope(PermModify); {
+		case sc == nil:
+			red = redactAll
+		case !sc.all:
+			red = sc
+		}
 	}
-	sc := principalOf(c).scope(PermModify)
-	switch {
-	case sc == nil:
-		return "-r"
-	case sc.all:
-		return ""
-	}
-	return "\x00modify\x00" + sc.key
+	return red, s.readScope(c)
 }
 
 // redactsFor reports whether p's sensitive variables are hidden from the caller.
