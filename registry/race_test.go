@@ -84,7 +84,7 @@ func TestConcurrentReadersDuringRefresh(t *testing.T) {
 		}
 	}
 	// Let the watcher catch up, then stop the readers.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := reg.WaitFor(ctx, r.Head()); err != nil {
 		t.Errorf("WaitFor head: %v", err)

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // Options say which repository, branch and directories a Registry serves.
@@ -67,7 +67,7 @@ type Registry struct {
 	wg        sync.WaitGroup
 
 	// owned by the owner goroutine
-	store    *gitStore
+	store    *gitdb.Repo
 	ix       *indexer
 	state    *indexState
 	searcher *searcher
@@ -84,9 +84,9 @@ type Registry struct {
 // Errors: EINVALID when path is not a git repository.
 func Open(opts Options) (*Registry, error) {
 	opts.setDefaults()
-	store, err := openGitStore(opts.Repo)
+	store, err := gitdb.Open(opts.Repo)
 	if err != nil {
-		return nil, err
+		return nil, gitError(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Registry{
@@ -117,7 +117,7 @@ func (r *Registry) own(ctx context.Context) {
 			if r.dirty > 0 {
 				r.saveCache()
 			}
-			_ = r.store.close()
+			_ = r.store.Close()
 			return
 		}
 	}
@@ -184,7 +184,7 @@ func (r *Registry) refresh(ctx context.Context) error {
 	err = r.advance(ctx, target)
 	if isMissingObject(err) {
 		r.log.Info("reopening repository storage after a missing object", "err", err)
-		r.store.reopen()
+		r.store.Reopen()
 		err = r.advance(ctx, target)
 	}
 	if err != nil {
@@ -194,11 +194,12 @@ func (r *Registry) refresh(ctx context.Context) error {
 }
 
 // target is the commit to index: the branch head, or Rev.
-func (r *Registry) target() (plumbing.Hash, error) {
+func (r *Registry) target() (gitdb.Hash, error) {
 	if r.opts.Rev != "" {
-		return r.store.resolveRevision(r.opts.Rev)
+		h, err := r.store.ResolveRevision(r.opts.Rev)
+		return h, gitError(err)
 	}
-	return r.store.resolveBranch(r.opts.Branch)
+	return r.store.ResolveBranch(r.opts.Branch)
 }
 
 // advance reads the commits up to target and publishes the snapshot. A
@@ -207,7 +208,7 @@ func (r *Registry) target() (plumbing.Hash, error) {
 // ready means ready. While serving, the heavy work of a rebuild or of a
 // long run of commits, and cache saves, run at a low CPU priority so
 // that they cannot take the CPU from requests.
-func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
+func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	start := time.Now()
 	chain, err := r.ix.firstParentChain(ctx, r.state.Head, target)
 	rebuilt := false
@@ -249,11 +250,9 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 }
 
 // build applies the chain to the state and makes its snapshot.
-func (r *Registry) build(ctx context.Context, chain []*commitInfo, rebuilt bool) (*Snapshot, error) {
+func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt bool) (*Snapshot, error) {
 	err := r.ix.update(ctx, r.state, chain)
-	if r.store.packs != nil {
-		r.store.packs.cache.shrink(packIdleBytes)
-	}
+	r.store.Idle()
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +262,7 @@ func (r *Registry) build(ctx context.Context, chain []*commitInfo, rebuilt bool)
 	} else if cur := r.snap.Load(); cur != nil && !rebuilt && cur.Head == r.state.Head.String() {
 		headTime = cur.HeadTime
 	} else if !r.state.Head.IsZero() {
-		ci, err := r.store.commit(r.state.Head)
+		ci, err := r.store.Commit(r.state.Head)
 		if err != nil {
 			return nil, err
 		}
@@ -323,5 +322,5 @@ func (r *Registry) WaitFor(ctx context.Context, commit string) (*Snapshot, error
 }
 
 func isMissingObject(err error) bool {
-	return errors.Is(err, plumbing.ErrObjectNotFound)
+	return errors.Is(err, gitdb.ErrObjectNotFound)
 }

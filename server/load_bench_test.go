@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/registry/repogen"
 	"github.com/personaregistry/personas/server"
 )
@@ -118,18 +117,7 @@ func loadDrive(b *testing.B, url func(i int) string) {
 // loadRepo generates (once, under the temp dir) a 2,000-persona repository.
 func loadRepo(b *testing.B) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), "personas-load-2000.git")
-	if _, err := os.Stat(filepath.Join(dir, "packed-refs")); err == nil {
-		return dir
-	}
-	if _, err := os.Stat(filepath.Join(dir, "refs", "heads", "main")); err == nil {
-		return dir
-	}
-	os.RemoveAll(dir)
-	if err := repogen.Create(dir, repogen.Config{Personas: 2000, Commits: 4000, Seed: 7}); err != nil {
-		b.Fatal(err)
-	}
-	return dir
+	return gittest.Generated(b, repogen.Config{Personas: 2000, Commits: 4000, Seed: 7})
 }
 
 func loadServe(b *testing.B, h http.Handler) string {

@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // ---------------------------------------------------------------------------
@@ -80,23 +82,21 @@ func buildPersonas(t *testing.T) string {
 	return bin
 }
 
+// seedIdentity makes the commits of the fixtures.
+var seedIdentity = gittest.Identity{Name: "Seed Author", Email: "seed@example.com", When: time.Unix(1704067200, 0).UTC()}
+
 // childEnv is the environment of every process the tests start: no
 // PERSONAS_* setting and no git configuration of the user or the system, a
-// fixed identity and date for commits.
+// fixed identity and date for commits (gittest.Env).
 func childEnv() []string {
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "PERSONAS_") || strings.HasPrefix(kv, "GORACE=")
+	env := slices.DeleteFunc(gittest.Env(seedIdentity), func(kv string) bool {
+		return strings.HasPrefix(kv, "PERSONAS_") || strings.HasPrefix(kv, "GORACE=")
 	})
 	gorace := "atexit_sleep_ms=0"
 	if v := os.Getenv("GORACE"); v != "" {
 		gorace = v + " " + gorace
 	}
-	return append(env,
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Seed Author", "GIT_AUTHOR_EMAIL=seed@example.com", "GIT_AUTHOR_DATE=1704067200 +0000",
-		"GIT_COMMITTER_NAME=Seed Author", "GIT_COMMITTER_EMAIL=seed@example.com", "GIT_COMMITTER_DATE=1704067200 +0000",
-		"GORACE="+gorace,
-	)
+	return append(env, "GORACE="+gorace)
 }
 
 // ---------------------------------------------------------------------------
@@ -105,25 +105,14 @@ func childEnv() []string {
 // tryGitIn runs git in dir with childEnv (plus env) and returns its trimmed
 // stdout, or an error with its stderr.
 func tryGitIn(dir string, env []string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(childEnv(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return strings.TrimSpace(stdout.String()), fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return gittest.Try(dir, append(childEnv(), env...), "", args...)
 }
 
 // gitIn is tryGitIn that fails the test on error. It must run on the
 // test's goroutine.
 func gitIn(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := tryGitIn(dir, nil, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return gittest.Run(t, dir, childEnv(), args...)
 }
 
 // seedPersona is a persona file of the fixture.
@@ -345,7 +334,7 @@ type apiClient struct {
 
 func newAPIClient(serverURL, token string) *apiClient {
 	return &apiClient{base: serverURL + "/v1/default/simulation/persona", token: token,
-		hc: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
+		hc: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
 }
 
 // do sends a request; body, when not nil, is encoded as JSON. err is set
@@ -731,7 +720,7 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 	if n, _ := strconv.Atoi(commits); n != apiVersions {
 		t.Errorf("%d commits by %s on main, but %d versions made by writes", n, writerEmail, apiVersions)
 	}
-	if err := srv.stop(15 * time.Second); err != nil {
+	if err := srv.stop(60 * time.Second); err != nil {
 		t.Errorf("personas serve after SIGTERM: %v\n%s", err, srv.logTail())
 	}
 	fsckClean(t, bare)
@@ -747,7 +736,7 @@ const lockMarkerPrefix = "personas-lock "
 // staleLockBug is the skip message of the tests that hit it.
 const staleLockBug = "BUG: a SIGKILL while the server updates refs/heads/main can leave main.lock without the " +
 	"\"personas-lock PID HOST\" marker, which a restarted server can't prove stale, so every later write fails " +
-	"with 409 until someone removes the file. registry/gitwrite.go gitStore.updateRef creates the lock empty " +
+	"with 409 until someone removes the file. registry/gitdb/ref.go Repo.UpdateRef creates the lock empty " +
 	"(O_EXCL), writes the marker, and after the ref check truncates it and writes the new hash, fsyncs and renames: " +
 	"a kill before the marker is written leaves \"\", a kill after the truncate leaves \"\" or the new hash. " +
 	"Fix (gitStore.updateRef): make the lock appear with the marker in it and never rewrite it: write the marker " +

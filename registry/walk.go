@@ -8,23 +8,22 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
+	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
 )
 
 // indexer reads history into an indexState. It runs on the goroutine that
-// owns the gitStore.
+// owns the gitdb.Repo.
 type indexer struct {
-	store     *gitStore
+	store     *gitdb.Repo
 	dir       string // persona directory, slash-separated, no trailing slash
 	unitDir   string
-	trees     *treeReader
+	trees     *gitdb.TreeReader
 	parseMemo map[parseKey]*future // blob parses of the current update
 }
 
 type parseKey struct {
-	hash plumbing.Hash
+	hash gitdb.Hash
 	unit bool
 }
 
@@ -34,8 +33,8 @@ type future struct {
 	res  *parsedFile
 }
 
-func newIndexer(store *gitStore, dir, unitDir string) *indexer {
-	return &indexer{store: store, dir: cleanDir(dir), unitDir: cleanDir(unitDir), trees: newTreeReader(store)}
+func newIndexer(store *gitdb.Repo, dir, unitDir string) *indexer {
+	return &indexer{store: store, dir: cleanDir(dir), unitDir: cleanDir(unitDir), trees: gitdb.NewTreeReader(store)}
 }
 
 func cleanDir(d string) string {
@@ -52,13 +51,13 @@ var errRewritten = errors.New("history rewritten")
 // firstParentChain returns the commits from the indexed head (exclusive) to
 // target, oldest first. It returns errRewritten, with the full chain, when
 // the indexed head is not on target's first-parent chain.
-func (ix *indexer) firstParentChain(ctx context.Context, from, target plumbing.Hash) ([]*commitInfo, error) {
-	var chain []*commitInfo
+func (ix *indexer) firstParentChain(ctx context.Context, from, target gitdb.Hash) ([]*gitdb.Commit, error) {
+	var chain []*gitdb.Commit
 	for h := target; !h.IsZero() && h != from; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ci, err := ix.store.commit(h)
+		ci, err := ix.store.Commit(h)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +76,7 @@ func (ix *indexer) firstParentChain(ctx context.Context, from, target plumbing.H
 // update folds the commits from s.Head to target into s. Blobs are read here
 // (go-git is not thread-safe) and parsed on all cores while the rules are
 // applied in commit order on another goroutine.
-func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInfo) error {
+func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
 	ix.parseMemo = map[parseKey]*future{}
 	defer func() { ix.parseMemo = nil }()
 	jobs := make(chan parseJob, 256)
@@ -90,7 +89,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 		})
 	}
 	type pending struct {
-		ci      *commitInfo
+		ci      *gitdb.Commit
 		changes []change
 		futures []*future
 	}
@@ -132,7 +131,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 		}
 		ordered <- pending{ci: ci, changes: changes, futures: futures}
 		parent = ci.Tree
-		ix.trees.nextCommit()
+		ix.trees.NextCommit()
 	}
 	close(ordered)
 	<-applied
@@ -142,20 +141,20 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 }
 
 // parentTree returns the tree of the commit the chain starts from.
-func (ix *indexer) parentTree(chain []*commitInfo) (plumbing.Hash, error) {
+func (ix *indexer) parentTree(chain []*gitdb.Commit) (gitdb.Hash, error) {
 	if len(chain) == 0 || chain[0].Parent.IsZero() {
-		return plumbing.ZeroHash, nil
+		return gitdb.ZeroHash, nil
 	}
-	ci, err := ix.store.commit(chain[0].Parent)
+	ci, err := ix.store.Commit(chain[0].Parent)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return gitdb.ZeroHash, err
 	}
 	return ci.Tree, nil
 }
 
 // commitChanges lists the persona and unit-test files that differ between
 // the parent tree and tree.
-func (ix *indexer) commitChanges(parentTree, tree plumbing.Hash) ([]change, error) {
+func (ix *indexer) commitChanges(parentTree, tree gitdb.Hash) ([]change, error) {
 	var out []change
 	for _, d := range []struct {
 		dir  string
@@ -173,28 +172,28 @@ func (ix *indexer) commitChanges(parentTree, tree plumbing.Hash) ([]change, erro
 		if d.dir == "" {
 			prefix = ""
 		}
-		fcs, err := ix.trees.diff(a, b, prefix, nil)
+		fcs, err := ix.trees.Diff(a, b, prefix, nil)
 		if err != nil {
 			return nil, err
 		}
 		for _, fc := range fcs {
-			if !isYAMLPath(fc.Path) && fc.NewMode != modeSubmodule {
+			if !isYAMLPath(fc.Path) && fc.NewMode != gitdb.ModeSubmodule {
 				continue
 			}
 			if !d.unit && ix.unitDir != "" && strings.HasPrefix(fc.Path, ix.unitDir+"/") {
 				continue // unit tests nested in the persona directory
 			}
-			out = append(out, change{fileChange: fc, unitTest: d.unit})
+			out = append(out, change{Change: fc, unitTest: d.unit})
 		}
 	}
 	return out, nil
 }
 
-func (ix *indexer) subtreeOf(root plumbing.Hash, dir string) (plumbing.Hash, error) {
+func (ix *indexer) subtreeOf(root gitdb.Hash, dir string) (gitdb.Hash, error) {
 	if root.IsZero() || dir == "" {
 		return root, nil
 	}
-	return ix.trees.subtree(root, dir)
+	return ix.trees.Subtree(root, dir)
 }
 
 func isYAMLPath(p string) bool {
@@ -210,12 +209,12 @@ func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
 	}
 	// symlinks and submodules are problems whatever their blob: never memoized
 	switch c.NewMode {
-	case modeSymlink:
+	case gitdb.ModeSymlink:
 		f := &future{done: make(chan struct{})}
 		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
 			Message: "is a symbolic link; persona files must be regular files"}})
 		return f
-	case modeSubmodule:
+	case gitdb.ModeSubmodule:
 		f := &future{done: make(chan struct{})}
 		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1,
 			Message: "is a submodule, not a persona file"}})
@@ -227,7 +226,7 @@ func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
 	}
 	f := &future{done: make(chan struct{})}
 	ix.parseMemo[key] = f
-	data, err := ix.store.readRaw(c.NewHash, plumbing.BlobObject, schema.MaxFileSize)
+	data, err := ix.store.ReadBlob(c.NewHash, schema.MaxFileSize)
 	if err != nil {
 		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1, Message: err.Error()}})
 		return f
