@@ -71,7 +71,7 @@ type Registry struct {
 	ix       *indexer
 	state    *indexState
 	searcher *searcher
-	dirty    int // commits read since the cache was saved
+	dirty    int  // commits read since the cache was saved
 	loaded   bool // the state came from the snapshot cache (its decoding left garbage)
 
 	mu        sync.Mutex
