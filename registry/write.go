@@ -18,6 +18,22 @@ import (
 type Author struct {
 	Name  string
 	Email string
+	// Check, when set, decides on every attempt of a write whether the
+	// author may make it: old is the persona as it is (nil for a create),
+	// new as it will be (nil for a delete). Its error refuses the write.
+	Check func(old, new *Persona) error
+}
+
+// live returns the live persona id after asking a.Check about it (old and
+// after(old)); the check comes first so that a refused caller learns
+// nothing, not even that the persona is deleted.
+func (a Author) live(s *Snapshot, id string, after func(*Persona) *Persona) (*Persona, error) {
+	if p, ok := s.Persona(id); ok && a.Check != nil {
+		if err := a.Check(p, after(p)); err != nil {
+			return nil, err
+		}
+	}
+	return livePersona(s, id)
 }
 
 // NewPersona is the body of a create: descriptive fields and the first version.
@@ -99,6 +115,11 @@ func (r *Registry) Create(ctx context.Context, a Author, in NewPersona) (WriteRe
 		if err != nil {
 			return writePlan{}, err
 		}
+		if a.Check != nil {
+			if err := a.Check(nil, &Persona{ID: id, Name: f.Name, Role: f.Role, Tags: f.Tags, Path: p}); err != nil {
+				return writePlan{}, err
+			}
+		}
 		return writePlan{edit: fileEdit{path: p, data: data}, id: id, version: 1,
 			subject: fmt.Sprintf("Create persona %s\n\nPersona-Id: %s\n", in.Name, id)}, nil
 	})
@@ -111,7 +132,7 @@ func (r *Registry) Create(ctx context.Context, a Author, in NewPersona) (WriteRe
 // latest version; EINVALID for bad fields.
 func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect int, c Content) (WriteResult, error) {
 	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
-		p, err := livePersona(s, id)
+		p, err := a.live(s, id, func(p *Persona) *Persona { return p })
 		if err != nil {
 			return writePlan{}, err
 		}
@@ -145,8 +166,16 @@ func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect i
 // UpdateTags replaces a persona's tags (no new version). nil tags change nothing.
 // Errors: ENOTFOUND; EINVALID for bad tags.
 func (r *Registry) UpdateTags(ctx context.Context, a Author, id string, tags map[string]*string) (WriteResult, error) {
+	retagged := func(p *Persona) *Persona {
+		if tags == nil {
+			return p
+		}
+		after := p.clone()
+		after.Tags = tags
+		return after
+	}
 	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
-		p, err := livePersona(s, id)
+		p, err := a.live(s, id, retagged)
 		if err != nil {
 			return writePlan{}, err
 		}
@@ -174,7 +203,7 @@ func (r *Registry) UpdateTags(ctx context.Context, a Author, id string, tags map
 // EPRECONDITION when a unit test references it.
 func (r *Registry) Delete(ctx context.Context, a Author, id string) (WriteResult, error) {
 	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
-		p, err := livePersona(s, id)
+		p, err := a.live(s, id, func(*Persona) *Persona { return nil })
 		if err != nil {
 			return writePlan{}, err
 		}

@@ -76,7 +76,7 @@ func (rc *responseCache) stats() cacheStats {
 // snapshot, or builds, caches and sends it. Only 200 answers are cached.
 func (s *Server) cachedJSON(c *echo.Context, build func() ([]byte, error)) error {
 	snap := snapshotOf(c)
-	key := c.Path() + "\x00" + c.Param("id") + "\x00" + c.Request().URL.RawQuery + "\x00" + s.redactTag(c)
+	key := c.Path() + "\x00" + c.Param("id") + "\x00" + c.Request().URL.RawQuery + "\x00" + s.viewKey(c)
 	if body, ok := s.responses.get(snap, key); ok {
 		return c.JSONBlob(http.StatusOK, body)
 	}

@@ -70,7 +70,10 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // loadDrive sends b.N GET requests from loadConcurrency workers.
-func loadDrive(b *testing.B, url func(i int) string) {
+func loadDrive(b *testing.B, url func(i int) string) { loadDriveAs(b, url, "") }
+
+// loadDriveAs is loadDrive with an Authorization header ("" for none).
+func loadDriveAs(b *testing.B, url func(i int) string, auth string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, DisableCompression: true}}
 	var next atomic.Int64
 	lat := make([][]time.Duration, loadConcurrency)
@@ -85,7 +88,15 @@ func loadDrive(b *testing.B, url func(i int) string) {
 					return
 				}
 				t0 := time.Now()
-				resp, err := client.Get(url(i))
+				req, err := http.NewRequest(http.MethodGet, url(i), nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
 					return

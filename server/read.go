@@ -22,9 +22,9 @@ func (s *Server) withSnapshot(next echo.HandlerFunc) echo.HandlerFunc {
 		if snap == nil {
 			return registry.Errorf(registry.EUNAVAILABLE, "the index is still being built; retry shortly")
 		}
-		etag := `"` + snap.Head + s.redactTag(c) + `"`
+		etag := `"` + snap.Head + s.etagTag(c) + `"`
 		if snap.Head == "" {
-			etag = `"empty` + s.redactTag(c) + `"`
+			etag = `"empty` + s.etagTag(c) + `"`
 		}
 		c.Response().Header().Set("ETag", etag)
 		if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
@@ -70,10 +70,11 @@ func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	snap := snapshotOf(c)
+	q.Visible = s.visibleIn(c, snap)
 	res := snap.List(q)
 	fvJSON := []byte("null")
 	if q.Offset == 0 {
-		fv := snap.FilterValues()
+		fv := snap.FilterValuesOf(q.Visible)
 		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
 		for i, u := range fv.Creators {
 			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
@@ -115,6 +116,7 @@ func (s *Server) searchBody(c *echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	snap := snapshotOf(c)
+	f.Visible = s.visibleIn(c, snap)
 	items := s.instances(snap, snap.Search(text, f))
 	buf := make([]byte, 0, 32+instancesLen(items))
 	buf = append(buf, `{"simulation_personas":`...)
@@ -146,11 +148,12 @@ func (s *Server) versionsBody(c *echo.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.Visible = s.visibleIn(c, snapshotOf(c))
 	res, err := snapshotOf(c).Versions(id, q)
 	if err != nil {
 		return nil, err
 	}
-	redact := s.redacts(c)
+	redact := s.redactsFor(c, res.Persona)
 	out := versionsResponse{Versions: make([]PersonaVersion, len(res.Versions))}
 	for i, v := range res.Versions {
 		out.Versions[i] = NewPersonaVersion(res.Persona, v, s.org, redact)
@@ -188,7 +191,7 @@ type problemsResponse struct {
 }
 
 func (s *Server) problems(c *echo.Context) error {
-	ps := snapshotOf(c).Problems
+	ps := s.visibleProblems(c, snapshotOf(c).Problems)
 	if ps == nil {
 		ps = []registry.Problem{}
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	// DefaultCacheBytes, a negative value turns the cache off.
 	ResponseCacheBytes int64
 	PersonaCacheBytes  int64
+	// WebURL, when set, is where the repository is browsed on its git host;
+	// the pages link commits to WebURL/commit/<sha>.
+	WebURL string
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -62,6 +65,7 @@ type Server struct {
 	limiter      *rateLimiter
 	responses    *responseCache
 	instanceJSON *instanceCache
+	visibleSets  visibleSets
 }
 
 // New builds the server and its routes.
@@ -135,6 +139,7 @@ func (s *Server) routes() {
 		both(method, "/:id/version/", s.versions, read...)
 	}
 	s.writeRoutes(both)
+	s.pageRoutes()
 }
 
 // Handler returns the HTTP handler, for tests and embedding.

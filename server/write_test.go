@@ -81,7 +81,8 @@ func newWriteEnv(t *testing.T, mod func(*server.Config)) *writeEnv {
 	file := filepath.Join(t.TempDir(), "tokens.json")
 	tokens := map[string]string{}
 	for _, tok := range []server.Token{
-		{Name: "writer", Org: org, User: writer, Permissions: []string{server.PermCreate, server.PermModify, server.PermDelete}},
+		{Name: "writer", Org: org, User: writer, Permissions: []string{server.PermRead, server.PermCreate, server.PermModify, server.PermDelete}},
+		{Name: "reader", Org: org, User: "rita@example.com", Permissions: []string{server.PermRead}},
 		{Name: "creator", Org: org, User: "cleo@example.com", Permissions: []string{server.PermCreate}},
 		{Name: "modifier", Org: org, User: "mo@example.com", Permissions: []string{server.PermModify}},
 		{Name: "nothing", Org: org, User: "nora@example.com"},
@@ -742,7 +743,12 @@ func TestWriteRequireAuthForReads(t *testing.T) {
 			expectError(t, "no token", e.anon.on(t).get(path), http.StatusUnauthorized, "UnauthorizedError")
 			expectError(t, "bad token", e.anon.on(t).withToken("prs_bad").get(path), http.StatusUnauthorized, "UnauthorizedError")
 			expectError(t, "other org", e.anon.on(t).withToken(e.tokens["other-org"]).get(path), http.StatusUnauthorized, "UnauthorizedError")
-			e.anon.on(t).withToken(e.tokens["nothing"]).getOK(path, nil)
+			er := expectError(t, "no read permission", e.anon.on(t).withToken(e.tokens["nothing"]).get(path), http.StatusForbidden, "ForbiddenError")
+			if !strings.Contains(er.Message, server.PermRead) {
+				t.Errorf("403 %q does not name the missing permission %s", er.Message, server.PermRead)
+			}
+			expectError(t, "write permissions only", e.anon.on(t).withToken(e.tokens["modifier"]).get(path), http.StatusForbidden, "ForbiddenError")
+			e.anon.on(t).withToken(e.tokens["reader"]).getOK(path, nil)
 			e.c.on(t).getOK(path, nil)
 		})
 	}

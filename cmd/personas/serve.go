@@ -39,6 +39,7 @@ type serveOptions struct {
 	responseCacheBytes  byteSize
 	personaCacheBytes   byteSize
 	memoryLimit         string
+	webURL              string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -66,6 +67,7 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.StringVar(&o.cloneDir, "clone-dir", "", "where the bare clone of --remote lives (default: a per-URL directory under the user cache dir)")
 	f.DurationVar(&o.fetchInterval, "fetch-interval", 10*time.Second, "how often to fetch --remote")
 	f.StringVar(&o.webhookSecret, "webhook-secret", "", "shared secret of push webhooks at POST /hooks/git (GitHub, GitLab, Gitea)")
+	f.StringVar(&o.webURL, "web-url", "", "where the repository is browsed on its git host (e.g. https://github.com/org/personas): the pages link commits there")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
 	f.Var(&o.responseCacheBytes, "response-cache-bytes", "byte budget of the cache of encoded read responses, least recently used evicted first (0: off)")
 	f.Var(&o.personaCacheBytes, "persona-cache-bytes", "byte budget of the cache of encoded personas (0: off)")
@@ -119,7 +121,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
 		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
 		WebhookSecret: o.webhookSecret, ResponseCacheBytes: cacheBytes(o.responseCacheBytes),
-		PersonaCacheBytes: cacheBytes(o.personaCacheBytes)}
+		PersonaCacheBytes: cacheBytes(o.personaCacheBytes), WebURL: o.webURL}
 	if o.remote != "" {
 		cfg.OnPush = reg.FetchSoon
 	}
@@ -133,6 +135,13 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	srv := server.New(cfg)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Auth != nil {
+		if err := cfg.Auth.Watch(ctx); err != nil {
+			log.Warn("tokens file changes will only be picked up on SIGHUP", "err", err)
+		}
+		defer cfg.Auth.Close()
+		reloadOnHangup(ctx, cfg.Auth)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "repo", g.repo, "branch", g.branch, "org", g.org)
@@ -182,6 +191,7 @@ func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions
 		if warn != "" {
 			log.Warn(warn)
 		}
+		auth.SetLogger(log)
 		cfg.Auth = auth
 	} else {
 		reasons = append(reasons, "no --tokens file")
@@ -196,32 +206,19 @@ func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions
 	return nil
 }
 
-func newTokenCmd(g *globalFlags) *cobra.Command {
-	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
-	var file, user, name string
-	var perms []string
-	add := &cobra.Command{
-		Use:   "add --tokens FILE --org O --user EMAIL --name NAME --permission P...",
-		Short: "Create a token; print it once and store only its SHA-256",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return usageError("--tokens FILE is required")
+// reloadOnHangup rereads the tokens file on each SIGHUP until ctx ends.
+func reloadOnHangup(ctx context.Context, auth *server.Auth) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = auth.Reload(true)
 			}
-			secret, err := server.AddToken(file, server.Token{Name: name, Org: g.org, User: user, Permissions: perms})
-			if err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %q for %s in org %s stored in %s; it is shown only now\n", name, user, g.org, file)
-			return nil
-		},
-	}
-	f := add.Flags()
-	f.StringVar(&file, "tokens", "", "tokens file (created with mode 0600)")
-	f.StringVar(&user, "user", "", "user email: the author of the commits this token makes")
-	f.StringVar(&name, "name", "", "token name")
-	f.StringArrayVar(&perms, "permission", nil, "permission (repeatable): "+strings.Join(server.KnownPermissions, ", "))
-	tok.AddCommand(add)
-	return tok
+		}
+	}()
 }
