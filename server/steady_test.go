@@ -25,7 +25,7 @@ import (
 )
 
 // steadyRepo generates a bare repository of the given size in a temporary
-// directory.
+// directory of the test (it may write to it).
 func steadyRepo(t *testing.T, personas, commits int) string {
 	t.Helper()
 	gittest.NeedGit(t)
@@ -115,7 +115,7 @@ func cacheMetrics(t *testing.T, hc *http.Client, base string) map[string]float64
 // scrapes /metrics: the caches never report more bytes than their budget,
 // and hits, misses and evictions are all counted.
 func TestCacheBudgetUnderRandomQueries(t *testing.T) {
-	repo := steadyRepo(t, 150, 400)
+	repo := gittest.Generated(t, repogen.Config{Personas: 150, Commits: 400, Seed: 18}) // read only
 	reg, err := registry.Open(registry.Options{Repo: repo, NoCache: true})
 	if err != nil {
 		t.Fatal(err)

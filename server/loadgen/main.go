@@ -252,6 +252,10 @@ func memStats(hc *http.Client, base string) string {
 		name, value, ok := strings.Cut(sc.Text(), " ")
 		if label, known := names[name]; ok && known {
 			v, _ := strconv.ParseFloat(value, 64)
+			if v >= 1<<62 {
+				parts = append(parts, label+" none")
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%s %s", label, mb(int64(v))))
 		}
 	}
