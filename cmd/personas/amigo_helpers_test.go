@@ -92,7 +92,7 @@ func testCtx(t *testing.T) context.Context {
 // amigoClient is a client of a stand-in, for checks.
 func amigoClient(t *testing.T, si *amigotest.StandIn) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Config{BaseURL: si.URL, Org: amigotest.Org, Token: si.Token, PerMinute: -1})
+	c, err := client.New(client.Config{BaseURL: si.URL, Org: amigotest.Org, Token: si.CheckToken, PerMinute: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

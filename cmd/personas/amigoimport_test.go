@@ -84,6 +84,12 @@ func TestAmigoImportReproducesTheSource(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s", code, out)
 	}
 	expectSameExport(t, src, dst)
+	// imported personas keep their Amigo ids: a sync of the import only
+	// records the sync state on the live ones, creates nothing
+	code, out = personas(t, syncArgs(si.URL, si.Token, dst, "--plan")...)
+	if code != 0 || !strings.Contains(out, " to retag.") || strings.Contains(out, "create") || strings.Contains(out, "delete") {
+		t.Errorf("sync --plan right after an import: exit %d\n%s", code, out)
+	}
 	if status := amigotest.Git(t, dst, "status", "--porcelain"); status != "" {
 		t.Errorf("the new repository's worktree is not the imported branch:\n%s", status)
 	}

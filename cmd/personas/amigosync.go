@@ -45,6 +45,9 @@ func runAmigoSync(ctx context.Context, out io.Writer, g *globalFlags, a *amigoFl
 	if err != nil {
 		return err
 	}
+	if snap.Head == "" {
+		return usageError("branch %q of %s has no commit: nothing to sync from (see --branch)", g.branch, g.repo)
+	}
 	view := &amigoView{c: c, cache: map[string]*client.Version{}}
 	var total syncResult
 	for round := 1; ; round++ {
@@ -123,17 +126,26 @@ func printPlan(out io.Writer, actions []*syncAction, branch, head string) {
 		counts[a.Op]++
 	}
 	var parts []string
-	for _, op := range []string{"create", "version", "retag", "replace", "delete", "drift", "invalid", "unmanaged"} {
+	for _, op := range []string{"create", "version", "retag", "replace", "delete"} {
 		if counts[op] > 0 {
 			parts = append(parts, fmt.Sprintf("%d to %s", counts[op], op))
 		}
 	}
-	if len(parts) == 0 || counts["create"]+counts["version"]+counts["retag"]+counts["replace"]+counts["delete"] == 0 {
-		fmt.Fprintf(out, "No changes: the Amigo org matches %s (%s).", branch, shortCommit(head))
-		if len(parts) > 0 {
-			fmt.Fprintf(out, " (%s)", strings.Join(parts, ", "))
+	for _, op := range []string{"drift", "invalid", "unmanaged"} {
+		if counts[op] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s (left alone)", counts[op], map[string]string{"drift": "drifted", "invalid": "invalid", "unmanaged": "unmanaged"}[op]))
 		}
-		fmt.Fprintln(out)
+	}
+	if counts["create"]+counts["version"]+counts["retag"]+counts["replace"]+counts["delete"] == 0 {
+		if counts["drift"]+counts["invalid"] == 0 {
+			fmt.Fprintf(out, "No changes: the Amigo org matches %s (%s)", branch, shortCommit(head))
+		} else {
+			fmt.Fprintf(out, "Nothing to apply from %s (%s)", branch, shortCommit(head))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(out, "; %s", strings.Join(parts, ", "))
+		}
+		fmt.Fprintln(out, ".")
 		return
 	}
 	fmt.Fprintf(out, "Plan: %s.\n", strings.Join(parts, ", "))
@@ -202,11 +214,10 @@ func applySync(ctx context.Context, c *client.Client, actions []*syncAction, out
 			continue
 		}
 		if a.version != nil {
-			v, err := c.CreateVersion(ctx, a.AmigoID, a.expect, *a.version)
+			_, err := c.CreateVersion(ctx, a.AmigoID, a.expect, *a.version)
 			if !report(a, fmt.Sprintf("version %d", a.expect), err) {
 				continue
 			}
-			fmt.Fprintf(out, "    → version %d\n", v)
 		}
 		if a.tags != nil {
 			report(a, "tags", c.UpdateTags(ctx, a.AmigoID, a.tags))

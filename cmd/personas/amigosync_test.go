@@ -139,12 +139,12 @@ func manyPersonas(t *testing.T, repo *workRepo, n int) []gitPersona {
 }
 
 func TestAmigoSyncAbsorbsRateLimits(t *testing.T) {
-	si := amigotest.Start(t, amigotest.Options{RateLimit: 4})
+	si := amigotest.Start(t, amigotest.Options{RateLimit: 2})
 	repo := newWorkRepo(t)
-	ps := manyPersonas(t, repo, 10)
+	ps := manyPersonas(t, repo, 6)
 	code, out := personas(t, syncArgs(si.URL, si.Token, repo.dir)...)
 	if code != syncOK {
-		t.Fatalf("sync against --rate-limit 4: exit %d\n%s", code, out)
+		t.Fatalf("sync against --rate-limit 2: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, " 0 throttled") {
 		t.Errorf("no 429 was met: the test proves nothing\n%s", out)
@@ -201,4 +201,30 @@ func TestAmigoSyncThroughFaults(t *testing.T) {
 	if code, out = personas(t, syncArgs(si.URL, si.Token, repo.dir)...); code != syncOK || si.Writes() != before {
 		t.Errorf("a sync after the faulty ones: exit %d, %d writes (want 0)\n%s", code, si.Writes()-before, out)
 	}
+}
+
+func TestAmigoSyncResumesAfterAnInterruption(t *testing.T) {
+	si := amigotest.Start(t, amigotest.Options{})
+	// after the 3rd write every write's connection is dropped: the sync
+	// stops with some personas made and others not
+	proxy := amigotest.StartProxy(t, si.URL, func(r *http.Request, n int) amigotest.Fault {
+		if r.Method != http.MethodGet && n > 3 {
+			return amigotest.Drop
+		}
+		return amigotest.Pass
+	})
+	repo := newWorkRepo(t)
+	ps := manyPersonas(t, repo, 8)
+	code, out := personas(t, syncArgs(proxy.URL, si.Token, repo.dir)...)
+	if code != exitFindings || !strings.Contains(out, "run sync again") {
+		t.Fatalf("interrupted sync: exit %d (want 1)\n%s", code, out)
+	}
+	if n := len(livePersonas(t, si)); n != 3 {
+		t.Fatalf("%d personas made before the interruption, want 3", n)
+	}
+	code, out = personas(t, syncArgs(si.URL, si.Token, repo.dir)...)
+	if code != syncOK || !strings.Contains(out, ": 5 calls, 0 failed") {
+		t.Fatalf("resumed sync: exit %d, want 5 creates\n%s", code, out)
+	}
+	expectMatches(t, si, ps)
 }

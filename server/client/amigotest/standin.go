@@ -52,6 +52,9 @@ type StandIn struct {
 	URL   string // http://127.0.0.1:port
 	Repo  string // the bare repository served
 	Token string // a bearer token with every write permission
+	// CheckToken is another such token, with its own rate-limit bucket:
+	// for a test's checks.
+	CheckToken string
 	Reg   *registry.Registry
 
 	ttl    time.Duration
@@ -79,6 +82,11 @@ func Start(t testing.TB, o Options) *StandIn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	check, err := server.AddToken(file, server.Token{Name: "check", Org: Org, User: "check@example.com",
+		Permissions: []string{server.PermCreate, server.PermModify, server.PermDelete}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	auth, _, err := server.LoadAuth(file)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +103,7 @@ func Start(t testing.TB, o Options) *StandIn {
 	}
 	reg.Watch()
 	srv := server.New(server.Config{Registry: reg, Org: Org, Auth: auth, RateLimit: o.RateLimit})
-	s := &StandIn{Repo: o.Repo, Token: secret, Reg: reg, ttl: o.TokenTTL, issued: map[string]time.Time{}}
+	s := &StandIn{Repo: o.Repo, Token: secret, CheckToken: check, Reg: reg, ttl: o.TokenTTL, issued: map[string]time.Time{}}
 	hs := &http.Server{Handler: s.handler(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -121,7 +129,7 @@ func (s *StandIn) handler(api http.Handler) http.Handler {
 			s.signIn(w, r)
 			return
 		}
-		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != s.Token {
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != s.Token && tok != s.CheckToken {
 			s.mu.Lock()
 			exp, known := s.issued[tok]
 			s.mu.Unlock()
