@@ -55,7 +55,7 @@ type StandIn struct {
 	// CheckToken is another such token, with its own rate-limit bucket:
 	// for a test's checks.
 	CheckToken string
-	Reg   *registry.Registry
+	Reg        *registry.Registry
 
 	ttl    time.Duration
 	writes atomic.Int64
