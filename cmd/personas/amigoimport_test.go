@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -163,5 +164,30 @@ func TestAmigoImportReproducesTheSource(t *testing.T) {
 	code, out = personas(t, importArgs(si.URL, si.Token, dst)...)
 	if code != exitFindings || !strings.Contains(out, live[0].ID) || !strings.Contains(out, "differs from the source") {
 		t.Errorf("import over a disagreeing version: exit %d (want 1)\n%s", code, out)
+	}
+}
+
+func TestAmigoImportThroughFaults(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src.git")
+	if err := repogen.Create(src, repogen.Config{Personas: 8, Commits: 60, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	si := amigotest.Start(t, amigotest.Options{Repo: src})
+	proxy := amigotest.StartProxy(t, si.URL, func(r *http.Request, n int) amigotest.Fault {
+		switch {
+		case n%3 == 0:
+			return amigotest.Drop
+		case n%5 == 0:
+			return amigotest.Unavailable
+		}
+		return amigotest.Pass
+	})
+	dst := filepath.Join(t.TempDir(), "imported")
+	if code, out := personas(t, importArgs(proxy.URL, si.Token, dst)...); code != 0 {
+		t.Fatalf("import through faults: exit %d\n%s", code, out)
+	}
+	expectSameExport(t, src, dst)
+	if inj := proxy.Injected(); inj[amigotest.Drop] == 0 || inj[amigotest.Unavailable] == 0 {
+		t.Errorf("faults injected %v: not every kind was exercised", inj)
 	}
 }
