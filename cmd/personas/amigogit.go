@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -37,10 +38,23 @@ func gitRun(dir string, stdin io.Reader, args ...string) (string, error) {
 }
 
 // ensureRepo makes dir a git repository (with a worktree) unless it is one;
-// created reports a new one.
+// created reports a new one. A directory inside another repository is
+// refused, not imported into its parent.
 func ensureRepo(dir, branch string) (created bool, err error) {
-	if _, err := gitRun(dir, nil, "rev-parse", "--git-dir"); err == nil {
-		return false, nil
+	abs, err := canonical(dir)
+	if err == nil {
+		if top, err := gitRun(dir, nil, "rev-parse", "--show-toplevel"); err == nil {
+			if t, _ := canonical(top); t == abs {
+				return false, nil
+			}
+			return false, fmt.Errorf("%s is inside the git repository %s, not a repository itself", dir, top)
+		}
+		if gd, err := gitRun(dir, nil, "rev-parse", "--absolute-git-dir"); err == nil {
+			if g, _ := canonical(gd); g == abs {
+				return false, nil // bare
+			}
+			return false, fmt.Errorf("%s is inside the git directory %s", dir, gd)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, err
@@ -49,6 +63,15 @@ func ensureRepo(dir, branch string) (created bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// canonical is the absolute path with symlinks resolved.
+func canonical(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
 }
 
 // writeCommits appends the commits to branch with `git fast-import` (one
