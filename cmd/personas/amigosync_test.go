@@ -228,3 +228,24 @@ func TestAmigoSyncResumesAfterAnInterruption(t *testing.T) {
 	}
 	expectMatches(t, si, ps)
 }
+
+func TestAmigoSyncSignsInFromTheEnvironment(t *testing.T) {
+	si := amigotest.Start(t, amigotest.Options{})
+	repo := newWorkRepo(t)
+	repo.commit("Add", map[string]string{"personas/ada.yaml": pAda.yaml()})
+	t.Setenv("AMIGO_BASE_URL", si.URL)
+	t.Setenv("AMIGO_ORGANIZATION_ID", amigotest.Org)
+	t.Setenv("AMIGO_API_KEY", amigotest.APIKey)
+	t.Setenv("AMIGO_API_KEY_ID", amigotest.APIKeyID)
+	t.Setenv("AMIGO_USER_ID", amigotest.UserID)
+	t.Setenv("AMIGO_TOKEN", "not-used-when-an-api-key-is-set")
+	code, out := personas(t, "amigo", "sync", "--repo", repo.dir)
+	if code != syncOK || si.SignIns() != 1 {
+		t.Fatalf("sync with the SDK's variables: exit %d, %d sign-ins (want 1)\n%s", code, si.SignIns(), out)
+	}
+	expectMatches(t, si, []gitPersona{pAda})
+	t.Setenv("AMIGO_API_KEY_ID", "")
+	if code, out = personas(t, "amigo", "sync", "--repo", repo.dir); code != exitUsage || !strings.Contains(out, "AMIGO_API_KEY_ID") {
+		t.Errorf("an API key without its id: exit %d (want 2)\n%s", code, out)
+	}
+}
