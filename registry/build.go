@@ -21,6 +21,7 @@ type indexer struct {
 	unitDir   string
 	trees     *treeReader
 	parseMemo map[parseKey]*future // blob parses of the current update
+	progress  func(done, total int) // Options.Progress, or nil
 }
 
 type parseKey struct {
@@ -98,6 +99,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 	applied := make(chan struct{})
 	go func() {
 		defer close(applied)
+		done := 0
 		for p := range ordered {
 			for i := range p.changes {
 				if f := p.futures[i]; f != nil {
@@ -106,6 +108,9 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*commitInf
 				}
 			}
 			s.applyCommit(p.ci, p.changes)
+			if done++; ix.progress != nil {
+				ix.progress(done, len(chain))
+			}
 		}
 	}()
 	parent, err := ix.parentTree(chain)
