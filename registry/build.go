@@ -20,7 +20,7 @@ type indexer struct {
 	dir       string // persona directory, slash-separated, no trailing slash
 	unitDir   string
 	trees     *treeReader
-	parseMemo map[parseKey]*future // blob parses of the current update
+	parseMemo map[parseKey]*future  // blob parses of the current update
 	progress  func(done, total int) // Options.Progress, or nil
 }
 
