@@ -41,6 +41,8 @@ type Config struct {
 	// RateLimit, when above zero, limits each token to that many requests
 	// a second (429 with Retry-After beyond).
 	RateLimit float64
+	// Build is the running binary, shown in /healthz and personas_build_info.
+	Build Build
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -66,6 +68,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, org: cfg.Org}
 	s.metrics = newMetrics(cfg.Registry)
+	s.metrics.prom.MustRegister(buildInfoMetric(cfg.Build))
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
 	}
