@@ -93,6 +93,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, extra := range extraCommands {
 		root.AddCommand(extra(g))
 	}
+	setVersionFlag(root)
 	return root
 }
 
