@@ -94,6 +94,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		root.AddCommand(extra(g))
 	}
 	setVersionFlag(root)
+	addExamples(root)
 	return root
 }
 
