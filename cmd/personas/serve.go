@@ -76,7 +76,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	}
 	log := slog.New(handler)
 	build := readBuild()
-	log.Info("personas", "version", build.Version, "revision", build.Revision, "vcs_time", build.VCSTime,
+	log.Info("starting personas", "version", build.Version, "revision", build.Revision, "vcs_time", build.VCSTime,
 		"modified", build.Modified, "go_version", build.GoVersion, "platform", build.Platform)
 	repo := g.repo
 	if o.remote != "" {
