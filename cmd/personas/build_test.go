@@ -11,7 +11,9 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,9 +27,9 @@ import (
 )
 
 // recipeBuild builds the binary with the Dockerfile's `go build` line, its
-// ARG defaults overridden by args, into a temporary directory. It skips
-// under -short and without go.
-func recipeBuild(t *testing.T, args map[string]string) string {
+// ARG defaults overridden by args, in the module tree src (the recipe's
+// WORKDIR), into a temporary directory. It skips under -short and without go.
+func recipeBuild(t *testing.T, src string, args map[string]string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: builds the personas binary as the container recipe does")
@@ -43,7 +45,7 @@ func recipeBuild(t *testing.T, args map[string]string) string {
 		}
 	}
 	cmd := exec.CommandContext(t.Context(), argv[0], argv[1:]...)
-	cmd.Dir = filepath.Join("..", "..") // the recipe's WORKDIR: the top of the module
+	cmd.Dir = src
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", strings.Join(env, " "), strings.Join(argv, " "), err, out)
@@ -55,7 +57,7 @@ func recipeBuild(t *testing.T, args map[string]string) string {
 // Dockerfile's `RUN … go build …` line, with ${ARG}s expanded.
 func recipeCommand(t *testing.T, dockerfile string, overrides map[string]string) (env, argv []string) {
 	t.Helper()
-	data, err := os.ReadFile(dockerfile)
+	data, err := os.ReadFile(filepath.Join(moduleTop, "cmd", "personas", dockerfile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,47 +147,73 @@ func checkStatic(t *testing.T, bin string) {
 	}
 }
 
-// moduleVCS returns the commit of the module's checkout and whether its
-// tree has changes (as the go command decides: `git status --porcelain` is
-// not empty), or ok=false when it is not a git checkout.
-func moduleVCS(t *testing.T) (rev string, modified, ok bool) {
+// moduleTop is the top of this module, the recipe's build context.
+var moduleTop = filepath.Join("..", "..")
+
+// sourceCheckout copies the module's source (the files git lists: tracked
+// and untracked, not ignored) into a new git repository with one commit of
+// a fixed date, as a clone of the project would be, and returns its
+// directory and commit. The go command stamps VCS information only in a
+// repository whose .git is a directory (not in a `git worktree`), so the
+// test makes one.
+func sourceCheckout(t *testing.T) (dir, commit string) {
 	t.Helper()
-	top := filepath.Join("..", "..")
-	rev, err := tryGitIn(top, nil, "rev-parse", "HEAD")
-	if err != nil {
-		return "", false, false
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not found on PATH")
 	}
-	status, err := tryGitIn(top, nil, "status", "--porcelain")
+	list, err := tryGitIn(moduleTop, nil, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	if err != nil {
+		t.Skipf("the module is not a git checkout: %v", err)
+	}
+	dir = filepath.Join(t.TempDir(), "src")
+	for _, name := range strings.Split(strings.TrimRight(list, "\x00"), "\x00") {
+		data, err := os.ReadFile(filepath.Join(moduleTop, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted in the worktree, not yet in the index
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitIn(t, dir, "init", "-q", "-b", "main")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "--no-verify", "-m", "source under test") // childEnv fixes the date
+	return dir, gitIn(t, dir, "rev-parse", "HEAD")
+}
+
+// versionJSON runs `version --format json`.
+func versionJSON(t *testing.T, bin string) server.Build {
+	t.Helper()
+	var b server.Build
+	if err := json.Unmarshal([]byte(runBinary(t, bin, "version", "--format", "json")), &b); err != nil {
 		t.Fatal(err)
 	}
-	return rev, status != "", true
+	return b
 }
 
 // TestRecipeBuildServesARepository builds the binary as the container does,
 // checks it is static and knows its revision, and serves a repository with
 // it: the API, /healthz with the build and the personas_build_info metric.
 func TestRecipeBuildServesARepository(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not found on PATH")
-	}
-	bin := recipeBuild(t, nil)
+	src, rev := sourceCheckout(t)
+	bin := recipeBuild(t, src, nil)
 	checkStatic(t, bin)
 
-	var b server.Build
-	if err := json.Unmarshal([]byte(runBinary(t, bin, "version", "--format", "json")), &b); err != nil {
-		t.Fatal(err)
-	}
-	rev, modified, inGit := moduleVCS(t)
-	if !inGit {
-		t.Logf("the module is not a git checkout: no VCS information expected")
-	}
-	if b.Revision != rev || b.Modified != modified || (inGit && b.VCSTime == "") {
-		t.Errorf("version = %+v, want revision %q, modified %v and a vcs_time", b, rev, modified)
+	b := versionJSON(t, bin)
+	const commitTime = "2024-01-01T00:00:00Z" // childEnv's GIT_COMMITTER_DATE
+	if b.Revision != rev || b.VCSTime != commitTime || b.Modified || !strings.Contains(b.Version, rev[:12]) {
+		t.Errorf("version = %+v, want revision %s of %s, not modified, a pseudo-version naming it", b, rev, commitTime)
 	}
 	text := runBinary(t, bin, "--version")
-	if inGit && !strings.Contains(text, "rev "+rev) {
-		t.Errorf("--version = %q, want it to name revision %s", text, rev)
+	if want := "(rev " + rev + ", " + commitTime + ") "; !strings.Contains(text, want) {
+		t.Errorf("--version = %q, want it to contain %q", text, want)
 	}
 	if text != runBinary(t, bin, "version") {
 		t.Errorf("--version and version differ")
@@ -217,10 +245,27 @@ func TestRecipeBuildServesARepository(t *testing.T) {
 	}
 }
 
+// TestVersionModifiedTree builds from a checkout with an uncommitted
+// change: version says "modified".
+func TestVersionModifiedTree(t *testing.T) {
+	src, rev := sourceCheckout(t)
+	if err := os.WriteFile(filepath.Join(src, "cmd", "personas", "uncommitted.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := recipeBuild(t, src, nil)
+	if b := versionJSON(t, bin); b.Revision != rev || !b.Modified {
+		t.Errorf("version = %+v, want revision %s, modified", b, rev)
+	}
+	if text := runBinary(t, bin, "version"); !strings.Contains(text, ", modified) ") {
+		t.Errorf("version = %q, want it to say modified", text)
+	}
+}
+
 // TestVersionWithoutVCS builds with -buildvcs=false (the recipe's
 // BUILDVCS=false): version says so instead of inventing a revision.
 func TestVersionWithoutVCS(t *testing.T) {
-	bin := recipeBuild(t, map[string]string{"BUILDVCS": "false"})
+	src, _ := sourceCheckout(t)
+	bin := recipeBuild(t, src, map[string]string{"BUILDVCS": "false"})
 	text := runBinary(t, bin, "version")
 	if !regexp.MustCompile(`^personas \S+ \(no VCS information\) go\d\S* \w+/\w+\n$`).MatchString(text) {
 		t.Errorf("version = %q, want \"personas VERSION (no VCS information) GOVERSION OS/ARCH\"", text)
