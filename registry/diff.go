@@ -30,6 +30,8 @@ type DiffOptions struct {
 	Base, Head string
 	// Worktree compares Head with the working tree instead of a commit.
 	Worktree bool
+	// Progress is as in Options: called as the history of BASE is read.
+	Progress func(done, total int)
 }
 
 // PersonaDiff is what a change does to one persona.
@@ -74,6 +76,7 @@ func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
 	}
 	defer store.Close()
 	ix := newIndexer(store, defaultStr(o.Dir, "personas"), defaultStr(o.UnitTests, "unit_tests"))
+	ix.progress = o.Progress
 	head, err := store.ResolveRevision(defaultStr(o.Head, "HEAD"))
 	if err != nil {
 		return nil, gitError(err)

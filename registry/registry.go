@@ -31,6 +31,10 @@ type Options struct {
 	// NoCache disables the snapshot cache under the git directory.
 	NoCache bool
 	Logger  *slog.Logger
+	// Progress, when set, is called after each commit of a history walk
+	// with the commits read so far and the walk's total, one call at a
+	// time from the walk's goroutine; it must return quickly.
+	Progress func(done, total int)
 }
 
 func (o *Options) setDefaults() {
@@ -103,6 +107,7 @@ func Open(opts Options) (*Registry, error) {
 		searcher:  newSearcher(),
 	}
 	r.published = sync.NewCond(&r.mu)
+	r.ix.progress = opts.Progress
 	r.wg.Go(func() { r.own(ctx) })
 	return r, nil
 }

@@ -19,7 +19,8 @@ type indexer struct {
 	dir       string // persona directory, slash-separated, no trailing slash
 	unitDir   string
 	trees     *gitdb.TreeReader
-	parseMemo map[parseKey]*future // blob parses of the current update
+	parseMemo map[parseKey]*future  // blob parses of the current update
+	progress  func(done, total int) // Options.Progress, or nil
 }
 
 type parseKey struct {
@@ -97,6 +98,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 	applied := make(chan struct{})
 	go func() {
 		defer close(applied)
+		done := 0
 		for p := range ordered {
 			for i := range p.changes {
 				if f := p.futures[i]; f != nil {
@@ -105,6 +107,9 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 				}
 			}
 			s.applyCommit(p.ci, p.changes)
+			if done++; ix.progress != nil {
+				ix.progress(done, len(chain))
+			}
 		}
 	}()
 	parent, err := ix.parentTree(chain)

@@ -49,6 +49,8 @@ type Config struct {
 	// WebURL, when set, is where the repository is browsed on its git host;
 	// the pages link commits to WebURL/commit/<sha>.
 	WebURL string
+	// Build is the running binary, shown in /healthz and personas_build_info.
+	Build Build
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -78,6 +80,7 @@ func New(cfg Config) *Server {
 	s.instanceJSON = newInstanceCache(cacheBudget(cfg.PersonaCacheBytes))
 	s.metrics = newMetrics(cfg.Registry, map[string]func() cacheStats{
 		"response": s.responses.stats, "persona": s.instanceJSON.stats})
+	s.metrics.prom.MustRegister(buildInfoMetric(cfg.Build))
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
 	}

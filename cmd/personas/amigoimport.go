@@ -47,7 +47,7 @@ func runAmigoImport(ctx context.Context, out, progress io.Writer, g *globalFlags
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("repository %s: %w", g.repo, err)}
 	}
-	snap, err := openSnapshot(ctx, g)
+	snap, err := openSnapshotTo(ctx, progress, g)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func runAmigoSync(ctx context.Context, out io.Writer, g *globalFlags, a *amigoFl
 	if err != nil {
 		return err
 	}
-	snap, err := openSnapshot(ctx, g)
+	snap, err := openSnapshotTo(ctx, io.Discard, g)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,10 @@ func runDiff(cmd *cobra.Command, g *globalFlags, o *diffOptions, args []string) 
 		}
 		opts.Head = args[1]
 	}
+	bar := newProgressBar(cmd.ErrOrStderr())
+	opts.Progress = bar.progressFunc()
 	d, err := registry.CompareRevisions(cmd.Context(), opts)
+	bar.finish()
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}

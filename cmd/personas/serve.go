@@ -23,6 +23,9 @@ func init() {
 	extraCommands = append(extraCommands, newServeCmd, newTokenCmd)
 }
 
+// serveProgressEvery is how often serve logs the progress of a long index.
+const serveProgressEvery = 5 * time.Second
+
 type serveOptions struct {
 	addr                string
 	tokens              string
@@ -89,6 +92,9 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 	}
 	log := slog.New(handler)
+	build := readBuild()
+	log.Info("starting personas", "version", build.Version, "revision", build.Revision, "vcs_time", build.VCSTime,
+		"modified", build.Modified, "go_version", build.GoVersion, "platform", build.Platform)
 	limit, source, err := memoryLimit(o.memoryLimit, os.Getenv, cgroupMemoryLimit)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -112,8 +118,9 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		}
 		repo = dir
 	}
+	progress := &progressLogger{log: log, interval: serveProgressEvery, now: time.Now}
 	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
-		PollInterval: o.pollInterval, Logger: log, Remote: o.remote})
+		PollInterval: o.pollInterval, Logger: log, Remote: o.remote, Progress: progress.update})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -121,7 +128,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
 		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
 		WebhookSecret: o.webhookSecret, ResponseCacheBytes: cacheBytes(o.responseCacheBytes),
-		PersonaCacheBytes: cacheBytes(o.personaCacheBytes), WebURL: o.webURL}
+		PersonaCacheBytes: cacheBytes(o.personaCacheBytes), WebURL: o.webURL, Build: build}
 	if o.remote != "" {
 		cfg.OnPush = reg.FetchSoon
 	}
