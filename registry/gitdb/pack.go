@@ -32,11 +32,14 @@ type pack struct {
 	idx *idxfile.MemoryIndex
 }
 
-// packCacheBytes bounds the cache of resolved objects by size during a walk
-// (git's core.deltaBaseCacheLimit is 96 MB); between walks it is shrunk to
-// packIdleBytes, enough for the next commits.
+// packCacheBytes bounds the cache of resolved objects by size during a walk;
+// between walks it is shrunk to packIdleBytes, enough for the next commits.
+// git's core.deltaBaseCacheLimit is 96 MB; 32 MB holds a whole delta chain
+// of git's default depth (50) of 10,000-entry trees (about 530 KB each), and
+// measured on a 2,000 × 20,000 generated history it cost no more CPU than
+// 96 MB (8 MB neither) for 200 MB less peak RSS.
 const (
-	packCacheBytes = 96 << 20
+	packCacheBytes = 32 << 20
 	packIdleBytes  = 16 << 20
 )
 
