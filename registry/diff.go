@@ -158,14 +158,14 @@ func defaultStr(s, def string) string {
 // treeChanges lists and parses the persona and unit-test files that differ
 // between two trees.
 func treeChanges(ix *indexer, from, to gitdb.Hash) ([]change, error) {
-	ix.parseMemo = map[parseKey]*future{}
-	defer func() { ix.parseMemo = nil }()
-	changes, err := ix.commitChanges(from, to)
+	ix.memo = newParseMemo()
+	defer func() { ix.memo = nil }()
+	changes, err := ix.commitChanges(gitdb.NewTreeReader(ix.store), from, to)
 	if err != nil {
 		return nil, err
 	}
 	for i := range changes {
-		if f := ix.parse(&changes[i], nil); f != nil {
+		if f := ix.parse(&changes[i]); f != nil {
 			changes[i].parsed = f.res
 		}
 	}

@@ -13,14 +13,13 @@ import (
 )
 
 // indexer reads history into an indexState. It runs on the goroutine that
-// owns the gitdb.Repo.
+// owns the gitdb.Repo; during an update its workers read from the Repo too.
 type indexer struct {
-	store     *gitdb.Repo
-	dir       string // persona directory, slash-separated, no trailing slash
-	unitDir   string
-	trees     *gitdb.TreeReader
-	parseMemo map[parseKey]*future  // blob parses of the current update
-	progress  func(done, total int) // Options.Progress, or nil
+	store    *gitdb.Repo
+	dir      string // persona directory, slash-separated, no trailing slash
+	unitDir  string
+	memo     *parseMemo            // blob parses of the current update
+	progress func(done, total int) // Options.Progress, or nil
 }
 
 type parseKey struct {
@@ -34,8 +33,35 @@ type future struct {
 	res  *parsedFile
 }
 
+// parseMemo remembers the parses of one update by blob, shared by the
+// workers: a blob seen again is parsed once.
+type parseMemo struct {
+	mu sync.Mutex
+	m  map[parseKey]*future
+}
+
+func newParseMemo() *parseMemo { return &parseMemo{m: map[parseKey]*future{}} }
+
+// claim returns the future of key's parse and whether the caller must run
+// it (it is the first to ask).
+func (pm *parseMemo) claim(key parseKey) (*future, bool) {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if f, ok := pm.m[key]; ok {
+		return f, false
+	}
+	if len(pm.m) >= parseMemoSize {
+		// forget old parses: a blob seen again later is parsed again,
+		// but memory stays bounded on long histories
+		pm.m = map[parseKey]*future{}
+	}
+	f := &future{done: make(chan struct{})}
+	pm.m[key] = f
+	return f, true
+}
+
 func newIndexer(store *gitdb.Repo, dir, unitDir string) *indexer {
-	return &indexer{store: store, dir: cleanDir(dir), unitDir: cleanDir(unitDir), trees: gitdb.NewTreeReader(store)}
+	return &indexer{store: store, dir: cleanDir(dir), unitDir: cleanDir(unitDir)}
 }
 
 func cleanDir(d string) string {
@@ -74,32 +100,77 @@ func (ix *indexer) firstParentChain(ctx context.Context, from, target gitdb.Hash
 	return chain, nil
 }
 
-// update folds the commits from s.Head to target into s. Blobs are read here
-// (go-git is not thread-safe) and parsed on all cores while the rules are
-// applied in commit order on another goroutine.
+// walkBatch is how many consecutive commits a worker diffs at a time: the
+// trees of one commit are the parent trees of the next.
+const walkBatch = 32
+
+// pending is one commit's changes, their parses running or done.
+type pending struct {
+	ci      *gitdb.Commit
+	changes []change
+	futures []*future
+}
+
+// batch is a run of consecutive commits handed to a worker; out receives
+// its pending commits (and the error that stopped it, if any).
+type batch struct {
+	commits []*gitdb.Commit
+	parent  gitdb.Hash // tree of the commit before the first
+	out     chan batchResult
+}
+
+type batchResult struct {
+	pending []pending
+	err     error
+}
+
+// update folds the chain of commits into s. Reading the chain is
+// sequential; its commits are cut into batches that workers (one per core)
+// diff, reading and parsing the changed blobs; the rules are applied here,
+// in commit order, as the batches come back in order.
 func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
-	ix.parseMemo = map[parseKey]*future{}
-	defer func() { ix.parseMemo = nil }()
-	jobs := make(chan parseJob, 256)
+	ix.memo = newParseMemo()
+	defer func() { ix.memo = nil }()
+	parent, err := ix.parentTree(chain)
+	if err != nil {
+		return err
+	}
+	n := runtime.GOMAXPROCS(0)
+	jobs := make(chan *batch)
+	order := make(chan *batch, 2*n) // batches in flight, in commit order
+	stop := make(chan struct{})
 	var workers sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range n {
 		workers.Go(func() {
-			for j := range jobs {
-				j.run()
+			trees := gitdb.NewTreeReader(ix.store)
+			for b := range jobs {
+				b.out <- ix.walkBatch(ctx, trees, b.parent, b.commits)
 			}
 		})
 	}
-	type pending struct {
-		ci      *gitdb.Commit
-		changes []change
-		futures []*future
-	}
-	ordered := make(chan pending, 1024)
-	applied := make(chan struct{})
 	go func() {
-		defer close(applied)
-		done := 0
-		for p := range ordered {
+		defer close(order)
+		defer close(jobs)
+		for start := 0; start < len(chain); start += walkBatch {
+			end := min(start+walkBatch, len(chain))
+			b := &batch{commits: chain[start:end], parent: parent, out: make(chan batchResult, 1)}
+			parent = chain[end-1].Tree
+			select {
+			case order <- b:
+			case <-stop:
+				return
+			}
+			select {
+			case jobs <- b:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	done := 0
+	for b := range order {
+		res := <-b.out
+		for _, p := range res.pending {
 			for i := range p.changes {
 				if f := p.futures[i]; f != nil {
 					<-f.done
@@ -111,38 +182,40 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 				ix.progress(done, len(chain))
 			}
 		}
-	}()
-	parent, err := ix.parentTree(chain)
-	for _, ci := range chain {
-		if err != nil {
+		if res.err != nil {
+			err = res.err
+			close(stop)
+			for range order { // batches queued but never handed out
+			}
 			break
 		}
-		if err = ctx.Err(); err != nil {
-			break
+	}
+	workers.Wait()
+	return err
+}
+
+// walkBatch diffs each commit against the one before and parses the changed
+// files; it stops at the first error, returning the commits done before it.
+func (ix *indexer) walkBatch(ctx context.Context, trees *gitdb.TreeReader, parent gitdb.Hash, commits []*gitdb.Commit) batchResult {
+	var res batchResult
+	for _, ci := range commits {
+		if res.err = ctx.Err(); res.err != nil {
+			return res
 		}
-		var changes []change
-		changes, err = ix.commitChanges(parent, ci.Tree)
+		changes, err := ix.commitChanges(trees, parent, ci.Tree)
 		if err != nil {
-			break
+			res.err = err
+			return res
 		}
 		futures := make([]*future, len(changes))
 		for i := range changes {
-			futures[i] = ix.parse(&changes[i], jobs)
+			futures[i] = ix.parse(&changes[i])
 		}
-		if len(ix.parseMemo) > parseMemoSize {
-			// forget old parses: a blob seen again later is parsed again,
-			// but memory stays bounded on long histories
-			ix.parseMemo = map[parseKey]*future{}
-		}
-		ordered <- pending{ci: ci, changes: changes, futures: futures}
+		res.pending = append(res.pending, pending{ci: ci, changes: changes, futures: futures})
 		parent = ci.Tree
-		ix.trees.NextCommit()
+		trees.NextCommit()
 	}
-	close(ordered)
-	<-applied
-	close(jobs)
-	workers.Wait()
-	return err
+	return res
 }
 
 // parentTree returns the tree of the commit the chain starts from.
@@ -159,17 +232,17 @@ func (ix *indexer) parentTree(chain []*gitdb.Commit) (gitdb.Hash, error) {
 
 // commitChanges lists the persona and unit-test files that differ between
 // the parent tree and tree.
-func (ix *indexer) commitChanges(parentTree, tree gitdb.Hash) ([]change, error) {
+func (ix *indexer) commitChanges(trees *gitdb.TreeReader, parentTree, tree gitdb.Hash) ([]change, error) {
 	var out []change
 	for _, d := range []struct {
 		dir  string
 		unit bool
 	}{{ix.dir, false}, {ix.unitDir, true}} {
-		a, err := ix.subtreeOf(parentTree, d.dir)
+		a, err := ix.subtreeOf(trees, parentTree, d.dir)
 		if err != nil {
 			return nil, err
 		}
-		b, err := ix.subtreeOf(tree, d.dir)
+		b, err := ix.subtreeOf(trees, tree, d.dir)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +250,7 @@ func (ix *indexer) commitChanges(parentTree, tree gitdb.Hash) ([]change, error) 
 		if d.dir == "" {
 			prefix = ""
 		}
-		fcs, err := ix.trees.Diff(a, b, prefix, nil)
+		fcs, err := trees.Diff(a, b, prefix, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -194,11 +267,11 @@ func (ix *indexer) commitChanges(parentTree, tree gitdb.Hash) ([]change, error) 
 	return out, nil
 }
 
-func (ix *indexer) subtreeOf(root gitdb.Hash, dir string) (gitdb.Hash, error) {
+func (ix *indexer) subtreeOf(trees *gitdb.TreeReader, root gitdb.Hash, dir string) (gitdb.Hash, error) {
 	if root.IsZero() || dir == "" {
 		return root, nil
 	}
-	return ix.trees.Subtree(root, dir)
+	return trees.Subtree(root, dir)
 }
 
 func isYAMLPath(p string) bool {
@@ -206,9 +279,9 @@ func isYAMLPath(p string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
-// parse starts (or reuses) the parse of a change's new blob; with no jobs
-// channel it parses at once.
-func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
+// parse parses a change's new blob, or returns the parse of it another
+// worker made or is making.
+func (ix *indexer) parse(c *change) *future {
 	if c.NewHash.IsZero() {
 		return nil
 	}
@@ -225,23 +298,16 @@ func (ix *indexer) parse(c *change, jobs chan<- parseJob) *future {
 			Message: "is a submodule, not a persona file"}})
 		return f
 	}
-	key := parseKey{c.NewHash, c.unitTest}
-	if f, ok := ix.parseMemo[key]; ok {
+	f, mine := ix.memo.claim(parseKey{c.NewHash, c.unitTest})
+	if !mine {
 		return f
 	}
-	f := &future{done: make(chan struct{})}
-	ix.parseMemo[key] = f
 	data, err := ix.store.ReadBlob(c.NewHash, schema.MaxFileSize)
 	if err != nil {
 		f.resolve(&parsedFile{problem: &schema.Finding{Line: 1, Column: 1, Message: err.Error()}})
 		return f
 	}
-	j := parseJob{data: data, unit: c.unitTest, out: f}
-	if jobs == nil {
-		j.run()
-	} else {
-		jobs <- j
-	}
+	parseJob{data: data, unit: c.unitTest, out: f}.run()
 	return f
 }
 
@@ -250,7 +316,7 @@ func (f *future) resolve(r *parsedFile) {
 	close(f.done)
 }
 
-// parseJob parses one blob on a worker.
+// parseJob parses one blob.
 type parseJob struct {
 	data []byte
 	unit bool

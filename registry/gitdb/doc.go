@@ -6,8 +6,8 @@
 //
 // Its API speaks in Hash, paths, blobs, Change (one changed file between two
 // trees) and Commit; it knows nothing about personas, and no go-git type
-// crosses it. A Repo is owned by one goroutine (go-git is not safe for
-// concurrent use, nor are the caches here).
+// crosses it. A Repo is owned by one goroutine; while it waits, workers may
+// read objects through it at once (see Repo).
 //
 // Start with Repo (repo.go): Open, Commit, ReadBlob, ReadFile; then
 // TreeReader (treediff.go) for the history walk, EditTree and WriteCommit

@@ -33,8 +33,11 @@ type pack struct {
 }
 
 // packCacheBytes bounds the cache of resolved objects by size during a walk
-// (git's core.deltaBaseCacheLimit is 96 MB); between walks it is shrunk to
-// packIdleBytes, enough for the next commits.
+// (git's core.deltaBaseCacheLimit is 96 MB too); between walks it is shrunk
+// to packIdleBytes, enough for the next commits. Smaller is not better: with
+// 32 MB a cold export of a 10,000 × 100,000 history took 1.5× the CPU of the
+// former 256 MB (its 530 KB trees are evicted before the deltas based on
+// them are read, the likely cause); at 2,000 personas 8–96 MB cost the same.
 const (
 	packCacheBytes = 96 << 20
 	packIdleBytes  = 16 << 20

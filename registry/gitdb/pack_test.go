@@ -17,12 +17,15 @@ import (
 	"github.com/personaregistry/personas/registry/repogen"
 )
 
-// catFileAll returns every object of the repository as C git reads it:
-// type and content by hash.
-func catFileAll(t *testing.T, dir string) map[Hash]struct {
+// gitObject is an object as C git reads it.
+type gitObject struct {
 	typ  string
 	data []byte
-} {
+}
+
+// catFileAll returns every object of the repository as C git reads it:
+// type and content by hash.
+func catFileAll(t *testing.T, dir string) map[Hash]gitObject {
 	t.Helper()
 	cmd := exec.Command("git", "cat-file", "--batch-all-objects", "--batch", "--unordered")
 	cmd.Dir = dir
@@ -34,10 +37,7 @@ func catFileAll(t *testing.T, dir string) map[Hash]struct {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	objs := map[Hash]struct {
-		typ  string
-		data []byte
-	}{}
+	objs := map[Hash]gitObject{}
 	br := bufio.NewReader(out)
 	for {
 		line, err := br.ReadString('\n')
@@ -60,10 +60,7 @@ func catFileAll(t *testing.T, dir string) map[Hash]struct {
 		if !ok {
 			t.Fatalf("cat-file hash %q", f[0])
 		}
-		objs[h] = struct {
-			typ  string
-			data []byte
-		}{f[1], data[:n]}
+		objs[h] = gitObject{f[1], data[:n]}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
@@ -71,18 +68,26 @@ func catFileAll(t *testing.T, dir string) map[Hash]struct {
 	return objs
 }
 
-// Every object of a generated repository (trees as deltas of deltas, blobs,
-// commits) reads back as C git reads it, from several goroutines at once
-// sharing one Repo and its delta-base cache.
-func TestPackReaderAgreesWithGitConcurrently(t *testing.T) {
+// openGenerated opens a small generated repository (closed at the end of
+// the test) and returns every object C git reads in it.
+func openGenerated(t *testing.T) (*Repo, map[Hash]gitObject) {
+	t.Helper()
 	gittest.NeedGit(t)
 	dir := gittest.Generated(t, repogen.Config{Personas: 30, Commits: 400, Seed: 5})
-	want := catFileAll(t, dir)
+	objs := catFileAll(t, dir)
 	r, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
+	return r, objs
+}
+
+// Every object of a generated repository (trees as deltas of deltas, blobs,
+// commits) reads back as C git reads it, from several goroutines at once
+// sharing one Repo and its delta-base cache.
+func TestPackReaderAgreesWithGitConcurrently(t *testing.T) {
+	r, want := openGenerated(t)
 	if r.packs == nil || len(r.packs.packs) == 0 {
 		t.Fatal("the generated repository has no pack: the pack reader is not exercised")
 	}
@@ -126,14 +131,7 @@ func TestPackReaderAgreesWithGitConcurrently(t *testing.T) {
 // A size limit refuses a larger blob (whole or a delta) before inflating it,
 // with a *SizeError, and lets smaller ones through.
 func TestReadBlobLimit(t *testing.T) {
-	gittest.NeedGit(t)
-	dir := gittest.Generated(t, repogen.Config{Personas: 30, Commits: 400, Seed: 5})
-	objs := catFileAll(t, dir)
-	r, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, objs := openGenerated(t)
 	checked := 0
 	for h, o := range objs {
 		if o.typ != "blob" || len(o.data) < 2 {

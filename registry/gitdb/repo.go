@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -17,14 +18,17 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// Repo reads and writes the objects and refs of one repository. It is not
-// safe for concurrent use: one goroutine owns it (go-git's caches mutate on
-// read, and so does the pack reader's).
+// Repo reads and writes the objects and refs of one repository. One
+// goroutine owns it; while the owner waits, other goroutines may read
+// objects through it at the same time (Commit, ReadBlob, ReadFile and a
+// TreeReader each): the pack reader's cache is locked and go-git's reads
+// are serialized. Reopen, writes, refs and remotes belong to the owner.
 type Repo struct {
 	gitDir string
 	bare   bool
 	st     *filesystem.Storage
 	packs  *packReader // fast path for packed objects; nil if packs can't be read
+	gogit  sync.Mutex  // go-git's storage mutates its caches on read
 }
 
 // objectCacheSize bounds go-git's object LRU; delta bases of trees live there.
@@ -205,6 +209,8 @@ func (r *Repo) readRaw(h Hash, want plumbing.ObjectType, limit int64) ([]byte, e
 }
 
 func (r *Repo) readRawGoGit(h Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
+	r.gogit.Lock()
+	defer r.gogit.Unlock()
 	if limit > 0 {
 		if size, err := r.st.EncodedObjectSize(toPlumbing(h)); err == nil && size > limit {
 			return nil, &SizeError{Size: size, Limit: limit}

@@ -85,7 +85,8 @@ type Change struct {
 
 // TreeReader diffs trees, keeping the trees of the previous commit so that
 // diffing each commit of a walk against its parent reads each tree once. Like
-// its Repo, it is owned by one goroutine.
+// its Repo, it is owned by one goroutine; several TreeReaders of one Repo may
+// read at once.
 type TreeReader struct {
 	repo *Repo
 	prev map[Hash][]byte
