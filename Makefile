@@ -24,11 +24,15 @@ lint-samples: build
 run: build
 	./$(BIN) serve --repo . --addr 127.0.0.1:8080
 
-# Go benchmarks, then the history walk against git on a generated repository
-# (10,000 personas, 100,000 commits; generated once under $$TMPDIR, a few minutes).
+# Go benchmarks, then the history walk against git, alternated round by round,
+# on generated repositories of 2,000 personas × 20,000 commits and 10,000 ×
+# 100,000 (generated once under $$TMPDIR); prints the README's table rows.
+# Then a cold `personas serve` on the large one under never-repeated searches: p99 per
+# second from the moment /readyz is 200, RSS after 50,000 queries, a rebuild after a force-push.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	registry/repogen/bench-history.sh
+	server/bench-steady.sh
 
 # A minute of mixed load (32 readers, a write a second) on a generated
 # 2,000-persona repository, in-process; reports latency percentiles per kind

@@ -9,9 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sergi/go-diff/diffmatchpatch"
-
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/worddiff"
 )
 
 func short(sha string) string {
@@ -152,45 +151,10 @@ func backgroundDiff(p registry.PersonaDiff, del, ins func(string) string) string
 	return wordDiff(before, after, del, ins)
 }
 
-// wordDiff diffs two texts word by word (white space is not compared: a
-// reflowed paragraph is unchanged): each distinct word becomes one rune for
-// diffmatchpatch, and the result is joined with single spaces.
+// wordDiff diffs two texts word by word (see worddiff.Diff), wrapped near
+// 100 columns.
 func wordDiff(a, b string, del, ins func(string) string) string {
-	ids := map[string]rune{}
-	var words []string
-	encode := func(s string) []rune {
-		var out []rune
-		for _, w := range strings.Fields(s) {
-			id, ok := ids[w]
-			if !ok {
-				id = rune(len(words))
-				ids[w] = id
-				words = append(words, w)
-			}
-			out = append(out, id)
-		}
-		return out
-	}
-	ra, rb := encode(a), encode(b)
-	dmp := diffmatchpatch.New()
-	diffs := dmp.DiffCleanupSemantic(dmp.DiffMainRunes(ra, rb, false))
-	parts := make([]string, 0, len(diffs))
-	for _, d := range diffs {
-		ws := make([]string, 0, len(d.Text))
-		for _, r := range d.Text {
-			ws = append(ws, words[r])
-		}
-		text := strings.Join(ws, " ")
-		switch d.Type {
-		case diffmatchpatch.DiffEqual:
-			parts = append(parts, text)
-		case diffmatchpatch.DiffDelete:
-			parts = append(parts, del(text))
-		case diffmatchpatch.DiffInsert:
-			parts = append(parts, ins(text))
-		}
-	}
-	return wrap(strings.Join(parts, " "), 100)
+	return wrap(worddiff.Render(worddiff.Diff(a, b), del, ins), 100)
 }
 
 // wrap breaks a line at spaces so that lines stay near width characters.

@@ -6,12 +6,12 @@ import (
 	"encoding/gob"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
+	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
 )
 
@@ -30,7 +30,7 @@ type cacheFile struct {
 	Dir       string
 	UnitTests string
 	HeadTime  time.Time
-	Head      plumbing.Hash
+	Head      gitdb.Hash
 	Commits   int
 	Personas  []cachedPersona
 	Files     map[string]cachedFile
@@ -48,7 +48,7 @@ type cachedPersona struct {
 }
 
 type cachedFile struct {
-	Blob    plumbing.Hash
+	Blob    gitdb.Hash
 	Commit  string
 	ID      string
 	Valid   *cachedSchemaPersona
@@ -88,10 +88,10 @@ func fromTagValues(t map[string]tagValue) map[string]*string {
 // cachePath is where the cache of this branch and these directories lives.
 func (r *Registry) cachePath() string {
 	sum := sha256.Sum256([]byte(r.opts.Branch + "\x00" + r.opts.Dir + "\x00" + r.opts.UnitTests))
-	return filepath.Join(r.store.gitDir, "personas-cache", fmt.Sprintf("v%d-%s.gob", cacheFormat, hex.EncodeToString(sum[:8])))
+	return filepath.Join(r.store.GitDir(), "personas-cache", fmt.Sprintf("v%d-%s.gob", cacheFormat, hex.EncodeToString(sum[:8])))
 }
 
-// saveCache writes the state atomically (temp file + rename). Failures are
+// saveCache writes the state atomically (gitdb.WriteFileAtomic). Failures are
 // logged: the cache only saves time.
 func (r *Registry) saveCache() {
 	if r.opts.NoCache || r.opts.Rev != "" || r.state.Head.IsZero() {
@@ -138,50 +138,37 @@ func writeCache(path string, cf *cacheFile) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := gob.NewEncoder(w).Encode(cf); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return gitdb.WriteFileAtomic(filepath.Dir(path), path, false, func(w io.Writer) error {
+		return gob.NewEncoder(w).Encode(cf)
+	})
 }
 
 // loadCache restores the state saved by an earlier run, so that only the
-// commits made since are read. An unreadable cache is ignored with a log line.
-func (r *Registry) loadCache() {
+// commits made since are read, and reports whether it did. An unreadable
+// cache is ignored with a log line.
+func (r *Registry) loadCache() bool {
 	path := r.cachePath()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return
+		return false
 	}
 	if err != nil {
 		r.log.Warn("snapshot cache ignored", "path", path, "err", err)
-		return
+		return false
 	}
 	defer f.Close()
 	var cf cacheFile
 	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&cf); err != nil {
 		r.log.Warn("snapshot cache ignored", "path", path, "err", err)
-		return
+		return false
 	}
 	if cf.Format != cacheFormat || cf.Branch != r.opts.Branch || cf.Dir != r.opts.Dir || cf.UnitTests != r.opts.UnitTests {
 		r.log.Warn("snapshot cache ignored: written for another format or branch", "path", path)
-		return
+		return false
 	}
 	r.state = stateFromCache(&cf)
 	r.log.Info("snapshot cache loaded", "path", path, "head", cf.Head.String(), "personas", len(cf.Personas))
+	return true
 }
 
 func stateFromCache(cf *cacheFile) *indexState {

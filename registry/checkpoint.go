@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // checkpointEvery is how many commits a long history walk reads between
@@ -74,7 +74,7 @@ func (c *checkpoints) thin(head int) {
 }
 
 // at returns the frozen state at commit h, or nil.
-func (c *checkpoints) at(h plumbing.Hash) *indexState {
+func (c *checkpoints) at(h gitdb.Hash) *indexState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, k := range c.byPos {
@@ -113,14 +113,21 @@ func thaw(f *indexState) *indexState {
 }
 
 // updateWithCheckpoints folds chain into s like indexer.update, keeping a
-// checkpoint every checkpointEvery commits and one at the end.
-func (r *Registry) updateWithCheckpoints(ctx context.Context, s *indexState, chain []*commitInfo) error {
+// checkpoint every checkpointEvery commits and one at the end. Progress is
+// reported over the whole chain.
+func (r *Registry) updateWithCheckpoints(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
+	report := r.ix.progress
+	defer func() { r.ix.progress = report }()
+	total, offset := len(chain), 0
+	if report != nil {
+		r.ix.progress = func(done, _ int) { report(offset+done, total) }
+	}
 	for len(chain) > 0 {
 		n := min(len(chain), checkpointEvery)
 		if err := r.ix.update(ctx, s, chain[:n]); err != nil {
 			return err
 		}
-		chain = chain[n:]
+		chain, offset = chain[n:], offset+n
 		if len(chain) > 0 {
 			r.checkpoints.add(s)
 		}

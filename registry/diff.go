@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // Statuses of a persona in a Diff.
@@ -30,6 +30,8 @@ type DiffOptions struct {
 	Base, Head string
 	// Worktree compares Head with the working tree instead of a commit.
 	Worktree bool
+	// Progress is as in Options: called as the history of BASE is read.
+	Progress func(done, total int)
 }
 
 // PersonaDiff is what a change does to one persona.
@@ -68,27 +70,28 @@ type Diff struct {
 // the working tree), persona by persona.
 // Errors: EINVALID for a revision that names no commit.
 func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
-	store, err := openGitStore(o.Repo)
+	store, err := gitdb.Open(o.Repo)
 	if err != nil {
-		return nil, err
+		return nil, gitError(err)
 	}
-	defer store.close()
+	defer store.Close()
 	ix := newIndexer(store, defaultStr(o.Dir, "personas"), defaultStr(o.UnitTests, "unit_tests"))
-	head, err := store.resolveRevision(defaultStr(o.Head, "HEAD"))
+	ix.progress = o.Progress
+	head, err := store.ResolveRevision(defaultStr(o.Head, "HEAD"))
 	if err != nil {
-		return nil, err
+		return nil, gitError(err)
 	}
-	base := plumbing.ZeroHash
+	base := gitdb.ZeroHash
 	if o.Base != "" {
-		if base, err = store.resolveRevision(o.Base); err != nil {
-			return nil, err
+		if base, err = store.ResolveRevision(o.Base); err != nil {
+			return nil, gitError(err)
 		}
 	} else if !o.Worktree {
-		branch, err := store.resolveRevision(defaultStr(o.Branch, "main"))
+		branch, err := store.ResolveRevision(defaultStr(o.Branch, "main"))
 		if err != nil {
-			return nil, err
+			return nil, gitError(err)
 		}
-		if base, err = store.mergeBase(head, branch); err != nil {
+		if base, err = store.MergeBase(head, branch); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +103,7 @@ func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
 	// valid state); HEAD is BASE plus the files that differ, as one commit.
 	before := newIndexState()
 	if !base.IsZero() {
-		chain, err := ix.firstParentChain(ctx, plumbing.ZeroHash, base)
+		chain, err := ix.firstParentChain(ctx, gitdb.ZeroHash, base)
 		if err != nil {
 			return nil, err
 		}
@@ -109,17 +112,17 @@ func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
 		}
 	}
 	after := before.clone()
-	var ci *commitInfo
+	var ci *gitdb.Commit
 	var changes []change
 	if o.Worktree {
-		ci = &commitInfo{Time: time.Now().UTC()}
+		ci = &gitdb.Commit{Time: time.Now().UTC()}
 		changes, err = worktreeChanges(o.Repo, ix, before)
 	} else {
-		ci, err = ix.store.commit(head)
+		ci, err = ix.store.Commit(head)
 		if err == nil {
-			baseTree := plumbing.ZeroHash
+			baseTree := gitdb.ZeroHash
 			if !base.IsZero() {
-				bc, err := ix.store.commit(base)
+				bc, err := ix.store.Commit(base)
 				if err != nil {
 					return nil, err
 				}
@@ -154,15 +157,15 @@ func defaultStr(s, def string) string {
 
 // treeChanges lists and parses the persona and unit-test files that differ
 // between two trees.
-func treeChanges(ix *indexer, from, to plumbing.Hash) ([]change, error) {
-	ix.parseMemo = map[parseKey]*future{}
-	defer func() { ix.parseMemo = nil }()
-	changes, err := ix.commitChanges(from, to)
+func treeChanges(ix *indexer, from, to gitdb.Hash) ([]change, error) {
+	ix.memo = newParseMemo()
+	defer func() { ix.memo = nil }()
+	changes, err := ix.commitChanges(gitdb.NewTreeReader(ix.store), from, to)
 	if err != nil {
 		return nil, err
 	}
 	for i := range changes {
-		if f := ix.parse(&changes[i], nil); f != nil {
+		if f := ix.parse(&changes[i]); f != nil {
 			changes[i].parsed = f.res
 		}
 	}
@@ -196,14 +199,14 @@ func worktreeChanges(repo string, ix *indexer, s *indexState) ([]change, error) 
 				return err
 			}
 			seen[rel] = true
-			h := plumbing.ComputeHash(plumbing.BlobObject, data)
+			h := gitdb.BlobHash(data)
 			if f := s.Files[rel]; !d.unit && f != nil && f.Blob == h {
 				return nil
 			}
 			if u := s.Units[rel]; d.unit && u != nil && u.Blob == h {
 				return nil
 			}
-			c := change{fileChange: fileChange{Path: rel, NewHash: h}, unitTest: d.unit}
+			c := change{Change: gitdb.Change{Path: rel, NewHash: h}, unitTest: d.unit}
 			j := parseJob{data: data, unit: d.unit, out: &future{done: make(chan struct{})}}
 			j.run()
 			c.parsed = j.out.res
@@ -216,12 +219,12 @@ func worktreeChanges(repo string, ix *indexer, s *indexState) ([]change, error) 
 	}
 	for p := range s.Files {
 		if !seen[p] {
-			changes = append(changes, change{fileChange: fileChange{Path: p}})
+			changes = append(changes, change{Change: gitdb.Change{Path: p}})
 		}
 	}
 	for p := range s.Units {
 		if !seen[p] {
-			changes = append(changes, change{fileChange: fileChange{Path: p}, unitTest: true})
+			changes = append(changes, change{Change: gitdb.Change{Path: p}, unitTest: true})
 		}
 	}
 	return changes, nil

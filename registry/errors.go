@@ -3,6 +3,8 @@ package registry
 import (
 	"errors"
 	"fmt"
+
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // Error codes. The server maps each to one HTTP status.
@@ -70,4 +72,20 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// gitError gives an error of the git layer the domain's code: bad input
+// (not a repository, no such revision, a malformed remote URL) is EINVALID,
+// a push the remote refused is EUNAVAILABLE; others stay internal.
+func gitError(err error) error {
+	var pe *gitdb.PushError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gitdb.ErrInvalid):
+		return &Error{Code: EINVALID, Message: err.Error()}
+	case errors.As(err, &pe):
+		return &Error{Code: EUNAVAILABLE, Message: "the remote refused the push", Err: pe.Err}
+	}
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // Helpers shared by the registry tests: real git repositories made with the
@@ -22,26 +23,24 @@ import (
 
 // testEpoch is the committer time of the first commit a testRepo makes;
 // each later commit is one minute later.
-var testEpoch = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+var testEpoch = gittest.Epoch
 
 const (
 	testAuthor    = "alice@example.com"
 	testCommitter = "committer@example.com"
 )
 
-// needGit skips the test when there is no git binary.
-func needGit(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found: ", err)
-	}
-}
+// testIdentity makes the commits of the tests.
+var testIdentity = gittest.Identity{Name: "Test Author", Email: testAuthor,
+	CommitterName: "Test Committer", CommitterEmail: testCommitter, When: testEpoch}
 
-// testRepo is a git worktree in a temporary directory.
+// fixedEnv is the environment of git commands outside a testRepo.
+func fixedEnv() []string { return gittest.Env(testIdentity) }
+
+// testRepo is a git worktree in a temporary directory (gittest.Repo) that
+// commits as testIdentity.
 type testRepo struct {
-	t     testing.TB
-	Dir   string
-	ticks int // commits made, for their dates
+	*gittest.Repo
 
 	follower *registry.Registry // refreshed by at (rules_test.go), made on first use
 }
@@ -49,104 +48,24 @@ type testRepo struct {
 // newTestRepo runs `git init -b main` in a new temporary directory.
 func newTestRepo(t testing.TB) *testRepo {
 	t.Helper()
-	needGit(t)
-	r := &testRepo{t: t, Dir: t.TempDir()}
-	r.Git("init", "--quiet", "-b", "main")
+	r := &testRepo{Repo: gittest.NewRepo(t)}
+	r.Identity = testIdentity
 	return r
-}
-
-// gitEnv is the environment of every git command of the tests: no user or
-// system configuration, a fixed identity and dates.
-func gitEnv(authorEmail, committerEmail string, authorDate, committerDate time.Time) []string {
-	return append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL="+os.DevNull,
-		"GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Test Author",
-		"GIT_AUTHOR_EMAIL="+authorEmail,
-		"GIT_COMMITTER_NAME=Test Committer",
-		"GIT_COMMITTER_EMAIL="+committerEmail,
-		"GIT_AUTHOR_DATE="+authorDate.Format(time.RFC3339),
-		"GIT_COMMITTER_DATE="+committerDate.Format(time.RFC3339),
-	)
-}
-
-// runGit runs git in dir with env and returns its trimmed standard output;
-// a failure fails the test.
-func runGit(t testing.TB, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-	}
-	return strings.TrimSpace(stdout.String())
-}
-
-// nextTime is the date of the next commit.
-func (r *testRepo) nextTime() time.Time {
-	return testEpoch.Add(time.Duration(r.ticks) * time.Minute)
-}
-
-// Git runs a git command in the repository (dates: those of the next commit).
-func (r *testRepo) Git(args ...string) string {
-	r.t.Helper()
-	d := r.nextTime()
-	return runGit(r.t, r.Dir, gitEnv(testAuthor, testCommitter, d, d), args...)
-}
-
-// Write writes a file (creating its directories).
-func (r *testRepo) Write(path, content string) {
-	r.t.Helper()
-	full := filepath.Join(r.Dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// Remove removes a file of the worktree.
-func (r *testRepo) Remove(path string) {
-	r.t.Helper()
-	if err := os.Remove(filepath.Join(r.Dir, filepath.FromSlash(path))); err != nil {
-		r.t.Fatal(err)
-	}
 }
 
 // Move runs git mv, creating the target's directory.
 func (r *testRepo) Move(from, to string) {
-	r.t.Helper()
+	r.T.Helper()
 	if err := os.MkdirAll(filepath.Dir(filepath.Join(r.Dir, filepath.FromSlash(to))), 0o755); err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	r.Git("mv", from, to)
 }
 
-// Rename renames a file of the worktree (git sees a rename at the next commit).
-func (r *testRepo) Rename(from, to string) {
-	r.t.Helper()
-	full := filepath.Join(r.Dir, filepath.FromSlash(to))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.Rename(filepath.Join(r.Dir, filepath.FromSlash(from)), full); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
 // QuickCommit is Commit without returning the commit id (one git command fewer).
 func (r *testRepo) QuickCommit(msg string) {
-	r.t.Helper()
-	d := r.nextTime()
-	r.ticks++
-	env := gitEnv(testAuthor, testCommitter, d, d)
-	runGit(r.t, r.Dir, env, "add", "-A")
-	runGit(r.t, r.Dir, env, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
+	r.T.Helper()
+	r.CommitAll(msg, r.Next())
 }
 
 // commitOpts override the identity and dates of one commit.
@@ -157,48 +76,34 @@ type commitOpts struct {
 	CommitterDate  time.Time
 }
 
-// Commit stages everything and commits it, returning the commit id.
-func (r *testRepo) Commit(msg string) string {
-	r.t.Helper()
-	return r.CommitWith(msg, commitOpts{})
-}
-
 // CommitWith is Commit with another identity or dates.
 func (r *testRepo) CommitWith(msg string, o commitOpts) string {
-	r.t.Helper()
-	d := r.nextTime()
-	r.ticks++
-	if o.AuthorEmail == "" {
-		o.AuthorEmail = testAuthor
+	r.T.Helper()
+	id := r.Next()
+	id.CommitterWhen = id.When
+	if o.AuthorEmail != "" {
+		id.Email = o.AuthorEmail
 	}
-	if o.CommitterEmail == "" {
-		o.CommitterEmail = testCommitter
+	if o.CommitterEmail != "" {
+		id.CommitterEmail = o.CommitterEmail
 	}
-	if o.AuthorDate.IsZero() {
-		o.AuthorDate = d
+	if !o.AuthorDate.IsZero() {
+		id.When = o.AuthorDate
 	}
-	if o.CommitterDate.IsZero() {
-		o.CommitterDate = d
+	if !o.CommitterDate.IsZero() {
+		id.CommitterWhen = o.CommitterDate
 	}
-	env := gitEnv(o.AuthorEmail, o.CommitterEmail, o.AuthorDate, o.CommitterDate)
-	runGit(r.t, r.Dir, env, "add", "-A")
-	runGit(r.t, r.Dir, env, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
-	return runGit(r.t, r.Dir, env, "rev-parse", "HEAD")
-}
-
-// Head returns the commit of refs/heads/main.
-func (r *testRepo) Head() string {
-	r.t.Helper()
-	return r.Git("rev-parse", "refs/heads/main")
+	r.CommitAll(msg, id)
+	return r.Git("rev-parse", "HEAD")
 }
 
 // CommitTime returns the committer time of a commit, in UTC.
 func (r *testRepo) CommitTime(commit string) time.Time {
-	r.t.Helper()
+	r.T.Helper()
 	out := r.Git("show", "-s", "--format=%cI", commit)
 	tm, err := time.Parse(time.RFC3339, out)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	return tm.UTC()
 }

@@ -221,8 +221,8 @@ func TestHostileRepositoryContent(t *testing.T) {
 		// packed case costs a few MB. Twice the blob means it was inflated
 		// (and copied) before its size was checked.
 		if growth >= 2*hugeFileSize {
-			t.Skipf("heap noisy or regression: a %d MB loose blob over the size limit cost %d MB of heap: registry/gitstore.go "+
-				"readRawGoGit checks the size after go-git has read the whole object; check s.st.EncodedObjectSize first",
+			t.Skipf("heap noisy or regression: a %d MB loose blob over the size limit cost %d MB of heap: registry/gitdb/repo.go "+
+				"readRawGoGit checks the size after go-git has read the whole object; check r.st.EncodedObjectSize first",
 				hugeFileSize>>20, growth>>20)
 		}
 	})
@@ -271,7 +271,7 @@ func TestHostileSymlinkSameBlobAsPersona(t *testing.T) {
 		}
 	}
 	if len(bugs) > 0 {
-		t.Fatalf("parses are memoized by blob hash only (registry/build.go, indexer.parse), so a symbolic link "+
+		t.Fatalf("parses are memoized by blob hash only (registry/walk.go, indexer.parse), so a symbolic link "+
 			"and a regular file with the same blob share one parse:\n  %s", strings.Join(bugs, "\n  "))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/registry/repogen"
 )
 
@@ -30,7 +31,7 @@ const (
 // bareGit runs git in a bare repository with the tests' fixed environment.
 func bareGit(t testing.TB, dir string, args ...string) string {
 	t.Helper()
-	return runGit(t, dir, gitEnv(testAuthor, testCommitter, testEpoch, testEpoch), args...)
+	return gittest.Run(t, dir, fixedEnv(), args...)
 }
 
 // logBuffer collects a registry's log lines.
@@ -67,7 +68,7 @@ func cacheFiles(t testing.TB, gitDir string) []string {
 
 func TestPropertyIndexingOrderDoesNotMatter(t *testing.T) {
 	t.Parallel()
-	needGit(t)
+	gittest.NeedGit(t)
 	kinds := map[repogen.Kind]int{}
 	defer func() {
 		// The seeds must exercise every kind of commit, or the property says little.
@@ -201,9 +202,9 @@ func TestCacheReopen(t *testing.T) {
 			r.Git("update-ref", "-d", "refs/heads/main")
 		}},
 		{"corrupt cache file", func(r *testRepo) {
-			for _, f := range cacheFiles(r.t, filepath.Join(r.Dir, ".git")) {
+			for _, f := range cacheFiles(r.T, filepath.Join(r.Dir, ".git")) {
 				if err := os.WriteFile(f, []byte("not a cache"), 0o644); err != nil {
-					r.t.Fatal(err)
+					r.T.Fatal(err)
 				}
 			}
 			r.Write("personas/new.yaml", personaYAML("0000000000000000000000dd", "New", "patient", "new"))
@@ -352,7 +353,7 @@ func checkInvariants(t *testing.T, files map[string]bool, s *registry.Snapshot) 
 		if !p.IsDeleted && !files[p.Path] {
 			// See TestRuleBrokenDuplicateOutlivesWinner.
 			t.Fatalf("live persona %s at %s has Path %q, which is not a file there "+
-				"(index.go resolve keeps the removed winner's path when the remaining linked files are broken)", p.ID, short(s.Head), p.Path)
+				"(rules.go resolve keeps the removed winner's path when the remaining linked files are broken)", p.ID, short(s.Head), p.Path)
 		}
 		if len(p.Versions) == 0 {
 			t.Errorf("%s: persona %s has no version", short(s.Head), p.ID)
@@ -398,7 +399,7 @@ func TestPropertyRandomEdits(t *testing.T) {
 
 // randomHistory makes n commits of 1–3 random file operations each.
 func randomHistory(r *testRepo, rng *rand.Rand, n int) {
-	r.t.Helper()
+	r.T.Helper()
 	paths := []string{"personas/a.yaml", "personas/b.yaml", "personas/c.yml", "personas/sub/a.yaml", "personas/sub/z.yaml", "personas/zz.yaml"}
 	ids := []string{idA, idB, idC, "0000000000000000000000d4"}
 	units := []string{"unit_tests/u1.yaml", "unit_tests/u2.yaml", "unit_tests/deep/u3.yaml"}

@@ -22,6 +22,9 @@ type Filter struct {
 	Creators  []string // author emails
 	Tags      []TagFilter
 	IsDeleted *bool // nil: both
+	// Visible, when set, hides every persona it rejects: the caller's read
+	// scope. Paging and has_more count visible personas only.
+	Visible func(*Persona) bool
 }
 
 // Match reports whether the persona passes the filter.
@@ -52,7 +55,7 @@ func (f *Filter) Match(p *Persona) bool {
 			return false
 		}
 	}
-	return true
+	return f.Visible == nil || f.Visible(p)
 }
 
 // Sort fields of a list.
@@ -167,22 +170,36 @@ type FilterValues struct {
 
 // FilterValues returns the creators, tags and roles of all personas, sorted.
 func (s *Snapshot) FilterValues() FilterValues {
-	s.fvOnce.Do(func() {
-		creators, tags, roles := map[string]bool{}, map[string]bool{}, map[string]bool{}
-		for _, p := range s.personas {
-			creators[p.Creator] = true
-			roles[p.Role] = true
-			for k, v := range p.Tags {
-				if v == nil {
-					tags[k+":"] = true
-				} else {
-					tags[k+":"+*v] = true
-				}
+	s.fvOnce.Do(func() { s.fv = filterValues(s.personas, nil) })
+	return s.fv
+}
+
+// FilterValuesOf returns the creators, tags and roles of the personas
+// visible accepts (all of them when visible is nil), sorted.
+func (s *Snapshot) FilterValuesOf(visible func(*Persona) bool) FilterValues {
+	if visible == nil {
+		return s.FilterValues()
+	}
+	return filterValues(s.personas, visible)
+}
+
+func filterValues(ps []*Persona, visible func(*Persona) bool) FilterValues {
+	creators, tags, roles := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, p := range ps {
+		if visible != nil && !visible(p) {
+			continue
+		}
+		creators[p.Creator] = true
+		roles[p.Role] = true
+		for k, v := range p.Tags {
+			if v == nil {
+				tags[k+":"] = true
+			} else {
+				tags[k+":"+*v] = true
 			}
 		}
-		s.fv = FilterValues{Creators: sortedSet(creators), Tags: sortedSet(tags), Roles: sortedSet(roles)}
-	})
-	return s.fv
+	}
+	return FilterValues{Creators: sortedSet(creators), Tags: sortedSet(tags), Roles: sortedSet(roles)}
 }
 
 // sortedSet returns the keys of m sorted, never nil (an empty JSON list).
@@ -216,6 +233,8 @@ type VersionQuery struct {
 	Desc       bool
 	Limit      int
 	Offset     int
+	// Visible, when set, makes a persona it rejects answer like an unknown id.
+	Visible func(*Persona) bool
 }
 
 // VersionResult is one page of versions.
@@ -231,7 +250,7 @@ type VersionResult struct {
 // Errors: ENOTFOUND for an unknown persona.
 func (s *Snapshot) Versions(id string, q VersionQuery) (VersionResult, error) {
 	p, ok := s.byID[id]
-	if !ok {
+	if !ok || (q.Visible != nil && !q.Visible(p)) {
 		return VersionResult{}, Errorf(ENOTFOUND, "no persona with id %s", id)
 	}
 	res := VersionResult{Persona: p}

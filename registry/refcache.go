@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,7 +24,7 @@ var refRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 // refEntry is one cached ref snapshot, keyed by its commit: names that
 // point at the same commit share it.
 type refEntry struct {
-	head  plumbing.Hash
+	head  gitdb.Hash
 	state *indexState // frozen: the base of the next build on this chain
 	snap  *Snapshot
 	bytes int64
@@ -40,7 +40,7 @@ type refCache struct {
 	maxRefs  int
 	maxBytes int64
 	bytes    int64
-	byHead   map[plumbing.Hash]*refEntry
+	byHead   map[gitdb.Hash]*refEntry
 	lru      *list.List // front: most recently used
 }
 
@@ -51,11 +51,11 @@ func newRefCache(maxRefs int, maxBytes int64) *refCache {
 	if maxBytes == 0 {
 		maxBytes = DefaultPreviewBytes
 	}
-	return &refCache{maxRefs: maxRefs, maxBytes: maxBytes, byHead: map[plumbing.Hash]*refEntry{}, lru: list.New()}
+	return &refCache{maxRefs: maxRefs, maxBytes: maxBytes, byHead: map[gitdb.Hash]*refEntry{}, lru: list.New()}
 }
 
 // get returns the entry for head and marks it used.
-func (c *refCache) get(h plumbing.Hash) *refEntry {
+func (c *refCache) get(h gitdb.Hash) *refEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.byHead[h]
@@ -66,7 +66,7 @@ func (c *refCache) get(h plumbing.Hash) *refEntry {
 }
 
 // peek returns the entry for head without marking it used.
-func (c *refCache) peek(h plumbing.Hash) *refEntry {
+func (c *refCache) peek(h gitdb.Hash) *refEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.byHead[h]

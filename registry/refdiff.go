@@ -3,7 +3,7 @@ package registry
 import (
 	"context"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // RefDiff is what `personas diff` says for BRANCH...ref: the registry at
@@ -28,11 +28,11 @@ func (r *Registry) RefDiff(ctx context.Context, ref string) (*Diff, error) {
 }
 
 // diffAgainst runs on the owner goroutine.
-func (r *Registry) diffAgainst(ctx context.Context, head plumbing.Hash) (*Diff, error) {
-	base := plumbing.ZeroHash
+func (r *Registry) diffAgainst(ctx context.Context, head gitdb.Hash) (*Diff, error) {
+	base := gitdb.ZeroHash
 	if !r.state.Head.IsZero() {
 		var err error
-		if base, err = r.store.mergeBase(head, r.state.Head); err != nil {
+		if base, err = r.store.MergeBase(head, r.state.Head); err != nil {
 			return nil, err
 		}
 	}
@@ -40,13 +40,13 @@ func (r *Registry) diffAgainst(ctx context.Context, head plumbing.Hash) (*Diff, 
 	if err != nil {
 		return nil, err
 	}
-	ci, err := r.store.commit(head)
+	ci, err := r.store.Commit(head)
 	if err != nil {
 		return nil, err
 	}
-	baseTree := plumbing.ZeroHash
+	baseTree := gitdb.ZeroHash
 	if !base.IsZero() {
-		bc, err := r.store.commit(base)
+		bc, err := r.store.Commit(base)
 		if err != nil {
 			return nil, err
 		}

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // Timing of the refs a replica fetches on request.
@@ -26,7 +24,7 @@ const (
 
 // fetchedRef is a ref a replica fetched on request.
 type fetchedRef struct {
-	local plumbing.ReferenceName
+	local string // full name of the local copy
 	at    time.Time
 }
 
@@ -53,7 +51,7 @@ func (r *Registry) ExpireFetchedRefs() {
 // resolveRef resolves a ref name to a commit, fetching it from the remote
 // when this is a replica and the clone lacks it (or its copy is old).
 // Runs on the owner goroutine.
-func (r *Registry) resolveRef(ctx context.Context, name string) (plumbing.Hash, error) {
+func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, error) {
 	if r.opts.Remote == "" {
 		return r.resolveLocalRef(name)
 	}
@@ -74,12 +72,12 @@ func (r *Registry) resolveRef(ctx context.Context, name string) (plumbing.Hash, 
 	}
 	fr := f.fetched[name]
 	if fr != nil && time.Since(fr.at) < refFetchTTL {
-		if ref, err := r.store.st.Reference(fr.local); err == nil {
-			return r.peel(ref.Hash())
+		if h, _, ok, err := r.store.ReadRef(fr.local); err == nil && ok && !h.IsZero() {
+			return r.peel(h)
 		}
 	}
 	if at, ok := f.misses[name]; ok && time.Since(at) < refMissTTL {
-		return plumbing.ZeroHash, notFoundRef(name, fmt.Sprintf(" (nor on the remote, asked %s ago)", time.Since(at).Round(time.Second)))
+		return gitdb.ZeroHash, notFoundRef(name, fmt.Sprintf(" (nor on the remote, asked %s ago)", time.Since(at).Round(time.Second)))
 	}
 	h, err := r.fetchRef(ctx, name)
 	switch code := ErrorCode(err); {
@@ -95,12 +93,12 @@ func (r *Registry) resolveRef(ctx context.Context, name string) (plumbing.Hash, 
 		f.misses[name] = time.Now()
 	case fr != nil:
 		// the remote is unreachable: serve the copy fetched earlier
-		if ref, rerr := r.store.st.Reference(fr.local); rerr == nil {
+		if h, _, ok, rerr := r.store.ReadRef(fr.local); rerr == nil && ok && !h.IsZero() {
 			r.log.Warn("refetching a ref failed; serving the copy fetched earlier", "ref", name, "err", err)
-			return r.peel(ref.Hash())
+			return r.peel(h)
 		}
 	}
-	return plumbing.ZeroHash, err
+	return gitdb.ZeroHash, err
 }
 
 // isHexName says whether name can be an abbreviated or full commit id.
@@ -119,13 +117,13 @@ func isHexName(name string) bool {
 // resolveLocalRef resolves name in the local repository, like git rev-parse
 // (a full or abbreviated commit, refs/NAME, refs/tags/NAME, refs/heads/NAME,
 // refs/remotes/NAME), peeling tags.
-func (r *Registry) resolveLocalRef(name string) (plumbing.Hash, error) {
+func (r *Registry) resolveLocalRef(name string) (gitdb.Hash, error) {
 	if h, ok := r.knownRef(name); ok {
 		return h, nil
 	}
-	h, err := r.store.resolveRevision(name)
+	h, err := r.store.ResolveRevision(name)
 	if err != nil {
-		return plumbing.ZeroHash, notFoundRef(name, "")
+		return gitdb.ZeroHash, notFoundRef(name, "")
 	}
 	return h, nil
 }
@@ -135,30 +133,29 @@ func (r *Registry) resolveLocalRef(name string) (plumbing.Hash, error) {
 // exists, when it points at a commit whose snapshot is at hand (no object
 // is read). Names that may be commit ids take the slow path: git prefers
 // the commit.
-func (r *Registry) knownRef(name string) (plumbing.Hash, bool) {
+func (r *Registry) knownRef(name string) (gitdb.Hash, bool) {
 	if isHexName(name) {
-		return plumbing.ZeroHash, false
+		return gitdb.ZeroHash, false
 	}
 	cands := []string{"refs/" + name, "refs/tags/" + name, "refs/heads/" + name, "refs/remotes/" + name}
 	if strings.HasPrefix(name, "refs/") {
 		cands = []string{name}
 	}
 	for _, c := range cands {
-		ref, err := r.store.st.Reference(plumbing.ReferenceName(c))
-		if err != nil {
+		h, symbolic, ok, err := r.store.ReadRef(c)
+		if err != nil || !ok {
 			continue
 		}
-		h := ref.Hash()
-		if ref.Type() == plumbing.HashReference && r.knownHead(h) {
+		if !symbolic && r.knownHead(h) {
 			return h, true
 		}
-		return plumbing.ZeroHash, false
+		return gitdb.ZeroHash, false
 	}
-	return plumbing.ZeroHash, false
+	return gitdb.ZeroHash, false
 }
 
 // knownHead says whether h is the served head or a cached ref snapshot's.
-func (r *Registry) knownHead(h plumbing.Hash) bool {
+func (r *Registry) knownHead(h gitdb.Hash) bool {
 	return (!h.IsZero() && h == r.state.Head) || r.refs.peek(h) != nil
 }
 
@@ -167,60 +164,41 @@ func notFoundRef(name, detail string) error {
 }
 
 // peel returns the commit a ref's object stands for (tags are peeled).
-func (r *Registry) peel(h plumbing.Hash) (plumbing.Hash, error) {
+func (r *Registry) peel(h gitdb.Hash) (gitdb.Hash, error) {
 	if r.knownHead(h) {
 		return h, nil
 	}
-	return r.store.resolveRevision(h.String())
+	return r.store.ResolveRevision(h.String())
 }
 
 // fetchRef asks the remote for name (as refs/NAME, refs/tags/NAME or
 // refs/heads/NAME, in git's order; refs/pull/*/head and
 // refs/merge-requests/*/head included) and fetches it into the preview
 // namespace. Errors: ENOTFOUND when the remote has no such ref.
-func (r *Registry) fetchRef(ctx context.Context, name string) (plumbing.Hash, error) {
-	auth, err := remoteAuth(r.opts.Remote)
+func (r *Registry) fetchRef(ctx context.Context, name string) (gitdb.Hash, error) {
+	advertised, err := r.store.RemoteRefs(ctx, r.opts.Remote)
+	if errors.Is(err, gitdb.ErrInvalid) {
+		return gitdb.ZeroHash, err
+	}
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return gitdb.ZeroHash, &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("ask the remote for ref %q: %v", name, err), Err: err}
 	}
-	repo, err := git.Open(r.store.st, nil)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("open repository: %w", err)
-	}
-	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{r.opts.Remote}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
-	if err != nil {
-		return plumbing.ZeroHash, &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("ask the remote for ref %q: %v", name, err), Err: err}
-	}
-	advertised := map[plumbing.ReferenceName]bool{}
-	for _, ref := range refs {
-		advertised[ref.Name()] = true
-	}
-	var remote plumbing.ReferenceName
+	remote := ""
 	for _, cand := range []string{name, "refs/" + name, "refs/tags/" + name, "refs/heads/" + name} {
-		if strings.HasPrefix(cand, "refs/") && advertised[plumbing.ReferenceName(cand)] {
-			remote = plumbing.ReferenceName(cand)
+		if strings.HasPrefix(cand, "refs/") && advertised[cand] {
+			remote = cand
 			break
 		}
 	}
 	if remote == "" {
-		return plumbing.ZeroHash, notFoundRef(name, " (nor on the remote)")
+		return gitdb.ZeroHash, notFoundRef(name, " (nor on the remote)")
 	}
-	local := plumbing.ReferenceName(previewNamespace + strings.TrimPrefix(remote.String(), "refs/"))
-	spec := config.RefSpec(fmt.Sprintf("+%s:%s", remote, local))
-	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteURL: r.opts.Remote, RefSpecs: []config.RefSpec{spec},
-		Auth: auth, Tags: git.NoTags, Force: true})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return plumbing.ZeroHash, &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("fetch %s from the remote: %v", remote, err), Err: err}
-	}
-	if err == nil {
-		r.store.reopen() // new pack files
-	}
-	ref, err := r.store.st.Reference(local)
+	local := previewNamespace + strings.TrimPrefix(remote, "refs/")
+	h, err := r.store.FetchRef(ctx, r.opts.Remote, remote, local)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", remote, err)
+		return gitdb.ZeroHash, &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("fetch %s from the remote: %v", remote, err), Err: err}
 	}
 	r.fetcher.fetched[name] = &fetchedRef{local: local, at: time.Now()}
-	r.log.Info("fetched ref on request", "ref", name, "remote_ref", remote.String(), "head", ref.Hash().String())
-	return r.peel(ref.Hash())
+	r.log.Info("fetched ref on request", "ref", name, "remote_ref", remote, "head", h.String())
+	return r.peel(h)
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // RefSnapshot returns the registry as of ref: a branch, a tag, a full or
@@ -34,7 +34,7 @@ func (r *Registry) RefSnapshot(ctx context.Context, ref string) (*Snapshot, erro
 }
 
 // snapshotAt runs on the owner goroutine.
-func (r *Registry) snapshotAt(ctx context.Context, h plumbing.Hash) (*Snapshot, error) {
+func (r *Registry) snapshotAt(ctx context.Context, h gitdb.Hash) (*Snapshot, error) {
 	if cur := r.snap.Load(); cur != nil && cur.Head == h.String() && r.state.Head == h {
 		return cur, nil
 	}
@@ -48,7 +48,7 @@ func (r *Registry) snapshotAt(ctx context.Context, h plumbing.Hash) (*Snapshot, 
 	if err != nil {
 		return nil, fmt.Errorf("index ref at %s: %w", h, err)
 	}
-	ci, err := r.store.commit(h)
+	ci, err := r.store.Commit(h)
 	if err != nil {
 		return nil, err
 	}
@@ -64,8 +64,8 @@ func (r *Registry) snapshotAt(ctx context.Context, h plumbing.Hash) (*Snapshot, 
 // stateAt returns a fresh index state at commit target: the nearest known
 // state on target's first-parent chain plus the commits after it. It also
 // returns how many commits were replayed. Runs on the owner goroutine.
-func (r *Registry) stateAt(ctx context.Context, target plumbing.Hash) (*indexState, int, error) {
-	var chain []*commitInfo
+func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState, int, error) {
+	var chain []*gitdb.Commit
 	h := target
 	var base *indexState
 	for {
@@ -75,7 +75,7 @@ func (r *Registry) stateAt(ctx context.Context, target plumbing.Hash) (*indexSta
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		ci, err := r.store.commit(h)
+		ci, err := r.store.Commit(h)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -86,7 +86,11 @@ func (r *Registry) stateAt(ctx context.Context, target plumbing.Hash) (*indexSta
 		chain[i], chain[j] = chain[j], chain[i]
 	}
 	s := thaw(base)
-	if err := r.ix.update(ctx, s, chain); err != nil {
+	report := r.ix.progress
+	r.ix.progress = nil // Options.Progress follows the served branch only
+	err := r.ix.update(ctx, s, chain)
+	r.ix.progress = report
+	if err != nil {
 		return nil, 0, err
 	}
 	return s, len(chain), nil
@@ -95,7 +99,7 @@ func (r *Registry) stateAt(ctx context.Context, target plumbing.Hash) (*indexSta
 // knownState returns a state at h that must not be changed: the served
 // head, a checkpoint, a cached ref snapshot, or the empty state for the
 // zero hash (before a root commit).
-func (r *Registry) knownState(h plumbing.Hash) *indexState {
+func (r *Registry) knownState(h gitdb.Hash) *indexState {
 	switch {
 	case h.IsZero():
 		return newIndexState()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // previewRepo is a copy of a repository with a main branch, a feature
@@ -57,7 +57,7 @@ func buildPreviewTemplate(t *testing.T) *previewTemplate {
 		t.Fatal(err)
 	}
 	pt := &previewTemplate{dir: dir}
-	r := &testRepo{t: t, Dir: dir}
+	r := repoAt(t, dir, 0)
 	r.Git("init", "--quiet", "-b", "main")
 	main := func(msg string) string {
 		c := r.Commit(msg)
@@ -109,9 +109,7 @@ func buildPreviewTemplate(t *testing.T) *previewTemplate {
 		fmt.Fprintf(&stream, "commit refs/heads/many/%02d\ncommitter C <c@example.com> %d +0000\ndata %d\n%s\nfrom %s\nM 100644 inline personas/c.yaml\ndata %d\n%s\n",
 			i, testEpoch.Unix()+int64(3600+i), len(msg), msg, head, len(body), body)
 	}
-	cmd := exec.Command("git", "fast-import", "--quiet")
-	cmd.Dir, cmd.Env, cmd.Stdin = dir, gitEnv(testAuthor, testCommitter, testEpoch, testEpoch), strings.NewReader(stream.String())
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := gittest.Try(dir, fixedEnv(), stream.String(), "fast-import", "--quiet"); err != nil {
 		t.Fatalf("git fast-import: %v\n%s", err, out)
 	}
 	for i := range 50 {
@@ -122,7 +120,7 @@ func buildPreviewTemplate(t *testing.T) *previewTemplate {
 
 func newPreviewRepo(t *testing.T, opts registry.Options) *previewRepo {
 	t.Helper()
-	needGit(t)
+	gittest.NeedGit(t)
 	templateOnce.Do(func() {
 		ok := false
 		defer func() {
@@ -153,7 +151,13 @@ func newPreviewRepo(t *testing.T, opts registry.Options) *previewRepo {
 }
 
 // repo is the copy as a testRepo, for Git, Write and Commit.
-func (r *previewRepo) repo() *testRepo { return &testRepo{t: r.t, Dir: r.Dir, ticks: 100} }
+func (r *previewRepo) repo() *testRepo { return repoAt(r.t, r.Dir, 100) }
+
+// repoAt is a testRepo on the worktree at dir whose next commit is dated
+// as the commits-th (from 0) of a new one.
+func repoAt(t testing.TB, dir string, commits int) *testRepo {
+	return &testRepo{Repo: &gittest.Repo{T: t, Dir: dir, Identity: testIdentity, Step: time.Minute, Commits: commits}}
+}
 
 func refSnapshot(t *testing.T, reg *registry.Registry, ref string) *registry.Snapshot {
 	t.Helper()

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/personaregistry/personas/registry/gitdb"
 )
 
 // Options say which repository, branch and directories a Registry serves.
@@ -39,6 +40,10 @@ type Options struct {
 	// Checkpoints is how many states of the branch are kept to build ref
 	// snapshots from (default DefaultCheckpoints; negative keeps none).
 	Checkpoints int
+	// Progress, when set, is called after each commit of a history walk
+	// with the commits read so far and the walk's total, one call at a
+	// time from the walk's goroutine; it must return quickly.
+	Progress func(done, total int)
 }
 
 func (o *Options) setDefaults() {
@@ -75,11 +80,12 @@ type Registry struct {
 	wg        sync.WaitGroup
 
 	// owned by the owner goroutine
-	store    *gitStore
+	store    *gitdb.Repo
 	ix       *indexer
 	state    *indexState
 	searcher *searcher
-	dirty    int // commits read since the cache was saved
+	dirty    int  // commits read since the cache was saved
+	loaded   bool // the state came from the snapshot cache (its decoding left garbage)
 
 	checkpoints *checkpoints // states of the branch at older commits
 	refs        *refCache    // snapshots of other refs
@@ -95,9 +101,9 @@ type Registry struct {
 // Errors: EINVALID when path is not a git repository.
 func Open(opts Options) (*Registry, error) {
 	opts.setDefaults()
-	store, err := openGitStore(opts.Repo)
+	store, err := gitdb.Open(opts.Repo)
 	if err != nil {
-		return nil, err
+		return nil, gitError(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Registry{
@@ -118,6 +124,7 @@ func Open(opts Options) (*Registry, error) {
 		fetcher:     newRefFetcher(),
 	}
 	r.published = sync.NewCond(&r.mu)
+	r.ix.progress = opts.Progress
 	r.wg.Go(func() { r.own(ctx) })
 	return r, nil
 }
@@ -132,7 +139,7 @@ func (r *Registry) own(ctx context.Context) {
 			if r.dirty > 0 {
 				r.saveCache()
 			}
-			_ = r.store.close()
+			_ = r.store.Close()
 			return
 		}
 	}
@@ -194,12 +201,12 @@ func (r *Registry) refresh(ctx context.Context) error {
 		return nil
 	}
 	if r.snap.Load() == nil && !r.opts.NoCache && r.opts.Rev == "" {
-		r.loadCache()
+		r.loaded = r.loadCache()
 	}
 	err = r.advance(ctx, target)
 	if isMissingObject(err) {
 		r.log.Info("reopening repository storage after a missing object", "err", err)
-		r.store.reopen()
+		r.store.Reopen()
 		err = r.advance(ctx, target)
 	}
 	if err != nil {
@@ -209,14 +216,21 @@ func (r *Registry) refresh(ctx context.Context) error {
 }
 
 // target is the commit to index: the branch head, or Rev.
-func (r *Registry) target() (plumbing.Hash, error) {
+func (r *Registry) target() (gitdb.Hash, error) {
 	if r.opts.Rev != "" {
-		return r.store.resolveRevision(r.opts.Rev)
+		h, err := r.store.ResolveRevision(r.opts.Rev)
+		return h, gitError(err)
 	}
-	return r.store.resolveBranch(r.opts.Branch)
+	return r.store.ResolveBranch(r.opts.Branch)
 }
 
-func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
+// advance reads the commits up to target and publishes the snapshot. A
+// heavy first snapshot is published only once the work its building leaves
+// behind is done (cache saved, the cold index's garbage returned), so that
+// ready means ready. While serving, the heavy work of a rebuild or of a
+// long run of commits, and cache saves, run at a low CPU priority so
+// that they cannot take the CPU from requests.
+func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	start := time.Now()
 	chain, err := r.ix.firstParentChain(ctx, r.state.Head, target)
 	rebuilt := false
@@ -227,12 +241,43 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	} else if err != nil {
 		return err
 	}
-	err = r.updateWithCheckpoints(ctx, r.state, chain)
-	if r.store.packs != nil {
-		r.store.packs.cache.shrink(packIdleBytes)
+	serving := r.snap.Load() != nil
+	heavy := rebuilt || len(chain) >= cacheSaveEvery
+	var snap *Snapshot
+	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
+	if serving && heavy {
+		runLowPriority(build)
+	} else {
+		build()
 	}
 	if err != nil {
 		return err
+	}
+	r.dirty += len(chain)
+	if !serving && (heavy || r.loaded) {
+		r.settle()
+	}
+	r.publish(snap)
+	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
+		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
+	refreshDuration.Observe(time.Since(start).Seconds())
+	if serving && r.dirty >= cacheSaveEvery {
+		runLowPriority(func() {
+			r.saveCache()
+			if heavy {
+				debug.FreeOSMemory() // the replaced index
+			}
+		})
+	}
+	return nil
+}
+
+// build applies the chain to the state and makes its snapshot.
+func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt bool) (*Snapshot, error) {
+	err := r.updateWithCheckpoints(ctx, r.state, chain)
+	r.store.Idle()
+	if err != nil {
+		return nil, err
 	}
 	var headTime time.Time
 	if len(chain) > 0 {
@@ -240,21 +285,26 @@ func (r *Registry) advance(ctx context.Context, target plumbing.Hash) error {
 	} else if cur := r.snap.Load(); cur != nil && !rebuilt && cur.Head == r.state.Head.String() {
 		headTime = cur.HeadTime
 	} else if !r.state.Head.IsZero() {
-		ci, err := r.store.commit(r.state.Head)
+		ci, err := r.store.Commit(r.state.Head)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		headTime = ci.Time
 	}
-	r.dirty += len(chain)
-	r.publish(newSnapshot(r.state, headTime, r.searcher))
-	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
-		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
-	refreshDuration.Observe(time.Since(start).Seconds())
+	return newSnapshot(r.state, headTime, r.searcher), nil
+}
+
+// settle does, before a first snapshot of a long read (or of a loaded
+// cache) is published, the work that would otherwise compete with the first
+// requests: it saves the snapshot cache and returns the cold index's
+// garbage to the system. A short first read leaves too little to matter.
+func (r *Registry) settle() {
+	start := time.Now()
 	if r.dirty >= cacheSaveEvery {
 		r.saveCache()
 	}
-	return nil
+	debug.FreeOSMemory()
+	r.log.Info("settled before ready", "duration", time.Since(start).Round(time.Millisecond))
 }
 
 func (r *Registry) publish(s *Snapshot) {
@@ -295,5 +345,5 @@ func (r *Registry) WaitFor(ctx context.Context, commit string) (*Snapshot, error
 }
 
 func isMissingObject(err error) bool {
-	return errors.Is(err, plumbing.ErrObjectNotFound)
+	return errors.Is(err, gitdb.ErrObjectNotFound)
 }

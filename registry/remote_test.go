@@ -2,21 +2,15 @@ package registry
 
 // Unit tests of replication on a git remote (remote.go and the remote branch
 // of the write loop in write.go): EnsureClone, DefaultCloneDir, Fetch, the
-// push with a lease and its retry, remoteAuth.
+// push with a lease and its retry.
 //
-// This file is package registry (remoteAuth, push and the store are not
-// exported), so the helpers of gitrepo_helpers_test.go, which belong to the
-// external package registry_test, are out of reach: it has its own small
-// ones, prefixed rt. The remotes are real bare repositories on disk made with
-// the git command line, reached through file:// URLs (go-git runs
-// git-upload-pack and git-receive-pack for them).
+// The remotes are real bare repositories on disk made with the git command
+// line (package gittest), reached through file:// URLs (go-git runs
+// git-upload-pack and git-receive-pack for them). remoteAuth itself is
+// tested in package gitdb.
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,41 +22,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/transport/http"
-	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	cryptossh "golang.org/x/crypto/ssh"
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
-// rtEnv is the environment of the git commands of these tests: no user or
-// system configuration, a fixed identity and date.
-func rtEnv() []string {
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GIT_") })
-	return append(env,
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Remote Tester", "GIT_AUTHOR_EMAIL=remote@example.com", "GIT_AUTHOR_DATE=1709287200 +0000",
-		"GIT_COMMITTER_NAME=Remote Tester", "GIT_COMMITTER_EMAIL=remote@example.com", "GIT_COMMITTER_DATE=1709287200 +0000",
-	)
-}
+// rtIdentity makes the commits of these tests.
+var rtIdentity = gittest.Identity{Name: "Remote Tester", Email: "remote@example.com", When: gittest.Epoch}
 
-// rtGit runs git in dir and returns its trimmed stdout; a failure fails the test.
+// rtGit runs git in dir (gittest.Run with rtIdentity).
 func rtGit(t testing.TB, dir string, args ...string) string {
 	t.Helper()
-	out, err := rtTryGit(dir, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return gittest.Run(t, dir, gittest.Env(rtIdentity), args...)
 }
 
 func rtTryGit(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = rtEnv()
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return gittest.Try(dir, gittest.Env(rtIdentity), "", args...)
 }
 
 // rtID is the id of the i-th test persona.
@@ -76,24 +49,22 @@ func rtPersonaYAML(i int, name, background string) string {
 // rtOrigin is a bare "origin" repository on disk and a working clone that
 // pushes to it, the way a person would.
 type rtOrigin struct {
-	t      testing.TB
-	Bare   string // the bare repository
-	URL    string // file://Bare
-	Work   string // a working clone
-	commit int    // commits made, for distinct dates
+	t    testing.TB
+	Bare string // the bare repository
+	URL  string // file://Bare
+	Work string // a working clone
+	work *gittest.Repo
 }
 
 // newRTOrigin makes a bare origin whose main has `commits` commits: the
 // first adds personas 1 and 2, each later one a new version of persona 1.
 func newRTOrigin(t testing.TB, commits int) *rtOrigin {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found: ", err)
-	}
-	o := &rtOrigin{t: t, Bare: filepath.Join(t.TempDir(), "origin.git"), Work: filepath.Join(t.TempDir(), "work")}
-	o.URL = "file://" + o.Bare
-	rtGit(t, ".", "init", "--quiet", "--bare", "-b", "main", o.Bare)
-	rtGit(t, ".", "init", "--quiet", "-b", "main", o.Work)
+	bare := gittest.NewBare(t)
+	work := gittest.NewRepo(t)
+	work.Identity = rtIdentity
+	work.Identity.When = gittest.Epoch.Add(time.Minute) // commit n is at n minutes
+	o := &rtOrigin{t: t, Bare: bare.Dir, URL: "file://" + bare.Dir, Work: work.Dir, work: work}
 	rtGit(t, o.Work, "remote", "add", "origin", o.Bare)
 	o.write("personas/one.yaml", rtPersonaYAML(1, "Persona One", "version 1 of one"))
 	o.write("personas/two.yaml", rtPersonaYAML(2, "Persona Two", "version 1 of two"))
@@ -108,32 +79,18 @@ func newRTOrigin(t testing.TB, commits int) *rtOrigin {
 
 func (o *rtOrigin) write(path, content string) {
 	o.t.Helper()
-	full := filepath.Join(o.Work, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		o.t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		o.t.Fatal(err)
-	}
+	o.work.Write(path, content)
 }
 
 // commitAll commits everything in the working clone and returns the commit.
 func (o *rtOrigin) commitAll(msg string) string {
 	o.t.Helper()
-	o.commit++
-	date := fmt.Sprintf("%d +0000", 1709287200+60*o.commit)
-	rtGit(o.t, o.Work, "add", "-A")
-	cmd := exec.Command("git", "-C", o.Work, "commit", "--quiet", "--allow-empty", "-m", msg)
-	cmd.Env = append(rtEnv(), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		o.t.Fatalf("git commit: %v\n%s", err, out)
-	}
-	return rtGit(o.t, o.Work, "rev-parse", "HEAD")
+	return o.work.Commit(msg)
 }
 
 func (o *rtOrigin) push(extra ...string) {
 	o.t.Helper()
-	rtGit(o.t, o.Work, append([]string{"push", "--quiet"}, append(extra, "origin", "main")...)...)
+	o.work.Push(extra...)
 }
 
 // sync makes the working clone's main equal to origin's (writes of the
@@ -220,24 +177,6 @@ func rtLocalMain(t testing.TB, clone string) string {
 	return rtGit(t, clone, "rev-parse", "refs/heads/main")
 }
 
-// rtPacks lists the pack files of a repository (os.SameFile compares them).
-func rtPacks(t testing.TB, gitDir string) map[string]os.FileInfo {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "*.pack"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]os.FileInfo{}
-	for _, f := range files {
-		info, err := os.Stat(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = info
-	}
-	return out
-}
-
 var rtAuthor = Author{Name: "Writer", Email: "writer@example.com"}
 
 // ---------------------------------------------------------------------------
@@ -296,7 +235,7 @@ func TestEnsureCloneFreshIsBareWithFullHistory(t *testing.T) {
 func TestEnsureCloneReusesTheClone(t *testing.T) {
 	o := newRTOrigin(t, 3)
 	dir := rtClone(t, o.URL)
-	before := rtPacks(t, dir)
+	before := gittest.Packs(t, dir)
 	if len(before) == 0 {
 		t.Fatal("the fresh clone has no pack file")
 	}
@@ -315,7 +254,7 @@ func TestEnsureCloneReusesTheClone(t *testing.T) {
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("the clone was replaced, not reused: %v", err)
 	}
-	after := rtPacks(t, dir)
+	after := gittest.Packs(t, dir)
 	for name, info := range before {
 		if a, ok := after[name]; !ok || !os.SameFile(a, info) {
 			t.Errorf("pack %s is not the same file after EnsureClone: the objects were downloaded again", name)
@@ -335,7 +274,7 @@ func TestEnsureCloneReusesTheClone(t *testing.T) {
 	if _, ok := reg.Snapshot().Persona(rtID(3)); !ok {
 		t.Error("the persona pushed while the replica was down is not served after Fetch")
 	}
-	fetched := rtPacks(t, dir)
+	fetched := gittest.Packs(t, dir)
 	for name, info := range before {
 		if f, ok := fetched[name]; !ok || !os.SameFile(f, info) {
 			t.Errorf("pack %s was replaced by Fetch: only new objects should be downloaded", name)
@@ -669,7 +608,7 @@ func TestPushConcurrentReplicas(t *testing.T) {
 // rtRaceBug is the bug TestPushConcurrentReplicas finds.
 const rtRaceBug = "regression: a push that passes go-git's lease check but then loses the race inside git-receive-pack " +
 	"(another replica moved the ref in between) fails with EUNAVAILABLE (503) \"command error on refs/heads/main: " +
-	"failed to update ref\" instead of being fetched and retried: registry/remote.go push must return errRefMoved " +
+	"failed to update ref\" instead of being fetched and retried: registry/gitdb/remote.go Push must return ErrRefMoved " +
 	"for it (e.g. on any push error, list the remote and return errRefMoved when the branch is no longer at base)"
 
 // rtLostReceivePackRace reports whether a write failed because the
@@ -792,113 +731,13 @@ func TestPushOnAReplicaCreatesPersona(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------------
-// remoteAuth
-
-func TestRemoteAuthFromTheEnvironment(t *testing.T) {
-	for _, k := range []string{"PERSONAS_GIT_USERNAME", "PERSONAS_GIT_PASSWORD", "PERSONAS_GIT_TOKEN", "PERSONAS_GIT_SSH_KEY", "PERSONAS_GIT_SSH_PASSPHRASE"} {
-		t.Setenv(k, "")
-	}
-	const https = "https://git.example.com/acme/personas.git"
-	cases := []struct {
-		name           string
-		env            map[string]string
-		url            string
-		wantUser, want string // want "" and wantUser "": no auth
-	}{
-		{"https without credentials", nil, https, "", ""},
-		{"https username and password", map[string]string{"PERSONAS_GIT_USERNAME": "ana", "PERSONAS_GIT_PASSWORD": "pw"}, https, "ana", "pw"},
-		{"https token", map[string]string{"PERSONAS_GIT_TOKEN": "tok"}, https, "x-access-token", "tok"},
-		{"https token with a username", map[string]string{"PERSONAS_GIT_USERNAME": "oauth2", "PERSONAS_GIT_TOKEN": "tok"}, https, "oauth2", "tok"},
-		{"https password wins over token", map[string]string{"PERSONAS_GIT_USERNAME": "ana", "PERSONAS_GIT_PASSWORD": "pw", "PERSONAS_GIT_TOKEN": "tok"}, https, "ana", "pw"},
-		{"http token", map[string]string{"PERSONAS_GIT_TOKEN": "tok"}, "http://git.local/p.git", "x-access-token", "tok"},
-		{"file URL ignores credentials", map[string]string{"PERSONAS_GIT_USERNAME": "ana", "PERSONAS_GIT_PASSWORD": "pw", "PERSONAS_GIT_TOKEN": "tok"}, "file:///srv/personas.git", "", ""},
-		{"plain path ignores credentials", map[string]string{"PERSONAS_GIT_TOKEN": "tok"}, "/srv/personas.git", "", ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			for k, v := range c.env {
-				t.Setenv(k, v)
-			}
-			auth, err := remoteAuth(c.url)
-			if err != nil {
-				t.Fatalf("remoteAuth(%s): %v", c.url, err)
-			}
-			if c.wantUser == "" && c.want == "" {
-				if auth != nil {
-					t.Fatalf("remoteAuth(%s) = %#v, want no auth", c.url, auth)
-				}
-				return
-			}
-			ba, ok := auth.(*http.BasicAuth)
-			if !ok {
-				t.Fatalf("remoteAuth(%s) = %T, want *http.BasicAuth", c.url, auth)
-			}
-			if ba.Username != c.wantUser || ba.Password != c.want {
-				t.Errorf("BasicAuth = %q/%q, want %q/%q", ba.Username, ba.Password, c.wantUser, c.want)
-			}
-		})
-	}
-}
-
-func TestRemoteAuthSSH(t *testing.T) {
-	t.Setenv("PERSONAS_GIT_SSH_PASSPHRASE", "")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := cryptossh.MarshalPrivateKey(priv, "test key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PERSONAS_GIT_SSH_KEY", keyFile)
-	for url, user := range map[string]string{
-		"ssh://git@github.com/acme/personas.git":  "git",
-		"ssh://deploy@git.example.com:2222/p.git": "deploy",
-		"ssh://git.example.com/p.git":             "git",
-		"git@github.com:acme/personas.git":        "git",
-		"ops@git.example.com:team/personas.git":   "ops",
-	} {
-		auth, err := remoteAuth(url)
-		if err != nil {
-			t.Errorf("remoteAuth(%s) with a key: %v", url, err)
-			continue
-		}
-		pk, ok := auth.(*gitssh.PublicKeys)
-		if !ok {
-			t.Errorf("remoteAuth(%s) = %T, want *ssh.PublicKeys", url, auth)
-			continue
-		}
-		if pk.User != user {
-			t.Errorf("remoteAuth(%s): user %q, want %q", url, pk.User, user)
-		}
-	}
-
-	t.Setenv("PERSONAS_GIT_SSH_KEY", filepath.Join(t.TempDir(), "missing"))
-	if _, err := remoteAuth("ssh://git@github.com/acme/personas.git"); err == nil {
-		t.Error("remoteAuth with a missing key file: no error")
-	}
-
-	// no key: the ssh agent; without one, an error at start-up rather than
-	// at the first fetch
-	t.Setenv("PERSONAS_GIT_SSH_KEY", "")
-	t.Setenv("SSH_AUTH_SOCK", "")
-	if _, err := remoteAuth("ssh://git@github.com/acme/personas.git"); err == nil {
-		t.Error("remoteAuth without a key nor an agent: no error")
-	}
-}
-
-func TestRemoteAuthBadURL(t *testing.T) {
-	_, err := remoteAuth("http://[::1")
+// The git layer's "bad input" errors reach callers as EINVALID, naming the input.
+func TestRemoteBadURLIsInvalid(t *testing.T) {
+	err := EnsureClone(rtCtx(t), "http://[::1", filepath.Join(t.TempDir(), "clone.git"))
 	if err == nil || ErrorCode(err) != EINVALID {
-		t.Errorf("remoteAuth of a malformed URL: %v (code %s), want EINVALID", err, ErrorCode(err))
+		t.Fatalf("EnsureClone of a malformed URL: %v (code %s), want EINVALID", err, ErrorCode(err))
 	}
-	var e *Error
-	if errors.As(err, &e) && !strings.Contains(e.Message, "http://[::1") {
-		t.Errorf("message %q does not name the URL", e.Message)
+	if msg := ErrorMessage(err); !strings.Contains(msg, "http://[::1") {
+		t.Errorf("message %q does not name the URL", msg)
 	}
 }

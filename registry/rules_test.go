@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // One test per history rule of DESIGN.md ("History → personas and
@@ -35,7 +36,7 @@ func (r *testRepo) at(t *testing.T) *registry.Snapshot {
 		t.Fatalf("snapshot head = %s, want %s", short(s.Head), short(want))
 	}
 	if r.follower == nil {
-		r.follower = openRegistry(r.t, r.Dir)
+		r.follower = openRegistry(r.T, r.Dir)
 	}
 	if got, want := dumpSnapshot(refresh(t, r.follower)), dumpSnapshot(s); got != want {
 		t.Errorf("incremental refresh differs from a fresh index (- incremental, + fresh):\n%s", diffDumps(got, want))
@@ -648,7 +649,7 @@ func TestRuleMergeIsOneVersion(t *testing.T) {
 	r.Git("checkout", "--quiet", "main")
 	r.Write("personas/b.yaml", personaYAML(idB, "Beta", "patient", "Beta two."))
 	c2 := r.Commit("main edit")
-	r.ticks++
+	r.Commits++
 	r.Git("merge", "--quiet", "--no-ff", "-m", "merge side", "side")
 	m := r.Head()
 	if parents := strings.Fields(r.Git("show", "-s", "--format=%P", m)); len(parents) != 2 || parents[0] != c2 {
@@ -691,9 +692,9 @@ func TestRuleEmptyRepository(t *testing.T) {
 			return newTestRepo(t).Dir, ""
 		}},
 		{name: "bare, no commits", setup: func(t *testing.T) (string, string) {
-			needGit(t)
+			gittest.NeedGit(t)
 			dir := t.TempDir()
-			runGit(t, dir, gitEnv(testAuthor, testCommitter, testEpoch, testEpoch), "init", "--quiet", "--bare", "-b", "main")
+			gittest.Run(t, dir, fixedEnv(), "init", "--quiet", "--bare", "-b", "main")
 			return dir, ""
 		}},
 		{name: "branch missing", branch: "release", setup: func(t *testing.T) (string, string) {
@@ -826,7 +827,7 @@ func TestRuleUnitTestLosesPersonaID(t *testing.T) {
 	s := r.at(t)
 	if got := s.UnitTests(idA); len(got) != 0 || len(s.Problems) != 0 {
 		t.Fatalf("a unit-test file that loses its persona_id stays a unit test "+
-			"(UnitTests(a) = %v, problems %+v): index.go applyUnitChange returns without delete(s.Units, c.Path)", got, s.Problems)
+			"(UnitTests(a) = %v, problems %+v): rules.go applyUnitChange returns without delete(s.Units, c.Path)", got, s.Problems)
 	}
 }
 
@@ -983,7 +984,7 @@ func TestHistoryRewriteRebuilds(t *testing.T) {
 		{"amend the head", func(r *testRepo) {
 			r.Write("personas/c.yaml", personaYAML(idC, "Gamma", "patient", "amended"))
 			r.Git("add", "-A")
-			r.ticks++
+			r.Commits++
 			r.Git("commit", "--quiet", "--amend", "-m", "amended")
 		}},
 		{"branch moved to an unrelated history", func(r *testRepo) {
@@ -999,7 +1000,7 @@ func TestHistoryRewriteRebuilds(t *testing.T) {
 			r.Git("checkout", "--quiet", "-b", "topic", "HEAD~4")
 			r.Write("personas/topic.yaml", personaYAML("0000000000000000000000dd", "Topic", "patient", "topic"))
 			r.Commit("topic")
-			r.ticks++
+			r.Commits++
 			r.Git("merge", "--quiet", "--no-ff", "-m", "merge main into topic", "main")
 			r.Git("checkout", "--quiet", "main")
 			r.Git("merge", "--quiet", "--ff-only", "topic")
@@ -1021,7 +1022,7 @@ func TestHistoryRewriteRebuilds(t *testing.T) {
 				t.Fatal("no new snapshot after a rewrite")
 			}
 			head := ""
-			if out := runGit(t, r.Dir, gitEnv(testAuthor, testCommitter, testEpoch, testEpoch),
+			if out := gittest.Run(t, r.Dir, fixedEnv(),
 				"for-each-ref", "--format=%(objectname)", "refs/heads/main"); out != "" {
 				head = out
 			}
@@ -1051,11 +1052,11 @@ func TestHistoryRewriteRebuilds(t *testing.T) {
 // nameProblems on the owner goroutine).
 func TestRuleBrokenDuplicateOutlivesWinner(t *testing.T) {
 	t.Parallel()
-	needGit(t)
+	gittest.NeedGit(t)
 	if child, out, err := inChildProcess(t); !child {
 		if strings.Contains(out, "panic:") && strings.Contains(out, "nameProblems") {
 			t.Fatalf("removing the winner of a duplicated id while the other file is broken leaves Persona.Path "+
-				"on the removed file, and indexState.nameProblems (index.go) dereferences s.Files[p.Path] == nil: "+
+				"on the removed file, and indexState.nameProblems (rules.go) dereferences s.Files[p.Path] == nil: "+
 				"the owner goroutine panics and takes the process down.\n%s", panicOf(out))
 		}
 		if err != nil {
@@ -1210,7 +1211,7 @@ func TestOpenRepositoryForms(t *testing.T) {
 	r := newTestRepo(t)
 	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "a"))
 	c1 := r.Commit("create")
-	env := gitEnv(testAuthor, testCommitter, testEpoch, testEpoch)
+	env := fixedEnv()
 
 	cases := []struct {
 		name string
@@ -1221,13 +1222,13 @@ func TestOpenRepositoryForms(t *testing.T) {
 		{name: "worktree, path with a trailing separator", dir: func(*testing.T) string { return r.Dir + string(filepath.Separator) }},
 		{name: "bare clone", dir: func(t *testing.T) string {
 			d := filepath.Join(t.TempDir(), "bare.git")
-			runGit(t, r.Dir, env, "clone", "--quiet", "--bare", r.Dir, d)
+			gittest.Run(t, r.Dir, env, "clone", "--quiet", "--bare", r.Dir, d)
 			return d
 		}},
 		{name: "separate git dir, relative gitdir file", dir: func(t *testing.T) string {
 			base := t.TempDir()
 			wt := filepath.Join(base, "wt")
-			runGit(t, base, env, "clone", "--quiet", "--separate-git-dir", filepath.Join(base, "sep.git"), r.Dir, wt)
+			gittest.Run(t, base, env, "clone", "--quiet", "--separate-git-dir", filepath.Join(base, "sep.git"), r.Dir, wt)
 			if err := os.WriteFile(filepath.Join(wt, ".git"), []byte("gitdir: ../sep.git\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -1238,7 +1239,7 @@ func TestOpenRepositoryForms(t *testing.T) {
 			r.Git("worktree", "add", "--quiet", "-b", "other-"+filepath.Base(filepath.Dir(wt)), wt)
 			return wt
 		}, bug: "a linked worktree's .git file points to .git/worktrees/<name>, which has no refs/heads or objects of its own: " +
-			"gitstore.go findGitDir should follow <gitdir>/commondir to the common git directory"},
+			"gitdb/repo.go findGitDir should follow <gitdir>/commondir to the common git directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func (r *Registry) Watch() {
 }
 
 func (r *Registry) watch(ctx context.Context) {
-	gitDir := r.store.gitDir
+	gitDir := r.store.GitDir()
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		r.log.Warn("file watching unavailable; polling only", "err", err)
@@ -81,7 +81,7 @@ func (r *Registry) watch(ctx context.Context) {
 func (r *Registry) refreshFromWatch(ctx context.Context, reopen bool) {
 	err := r.do(ctx, func() error {
 		if reopen {
-			r.store.reopen()
+			r.store.Reopen()
 		}
 		return r.refresh(ctx)
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // Watch follows the branch: a commit made with the git command line shows
@@ -50,7 +51,7 @@ func waitServed(t *testing.T, reg *registry.Registry, commit string, since time.
 
 // commitPersona writes a persona with the id and background and commits it.
 func commitPersona(r *testRepo, id, bg string) string {
-	r.t.Helper()
+	r.T.Helper()
 	r.Write("personas/"+id+".yaml", personaYAML(id, "Persona "+id, "patient", bg))
 	return r.Commit("edit " + id)
 }
@@ -98,10 +99,10 @@ func TestWatchPicksUpGitCommits(t *testing.T) {
 
 // A bare repository (what a server serves) updated by pushes from a clone.
 func TestWatchBareRepositoryReceivesPushes(t *testing.T) {
-	needGit(t)
+	gittest.NeedGit(t)
 	bare := filepath.Join(t.TempDir(), "served.git")
-	env := gitEnv(testAuthor, testCommitter, testEpoch, testEpoch)
-	runGit(t, t.TempDir(), env, "init", "--quiet", "--bare", "-b", "main", bare)
+	env := fixedEnv()
+	gittest.Run(t, t.TempDir(), env, "init", "--quiet", "--bare", "-b", "main", bare)
 	r := newTestRepo(t)
 	r.Git("remote", "add", "origin", bare)
 	c1 := commitPersona(r, idA, "one")
@@ -116,12 +117,12 @@ func TestWatchBareRepositoryReceivesPushes(t *testing.T) {
 		c := commitPersona(r, idB, fmt.Sprintf("pushed %d", i))
 		r.Git("push", "--quiet", "origin", "main")
 		start := time.Now()
-		if head := runGit(t, bare, env, "rev-parse", "refs/heads/main"); head != c {
+		if head := gittest.Run(t, bare, env, "rev-parse", "refs/heads/main"); head != c {
 			t.Fatalf("bare head = %s, want %s", head, c)
 		}
 		waitServed(t, reg, c, start)
 		if i == 1 {
-			runGit(t, bare, env, "gc", "--quiet", "--prune=now")
+			gittest.Run(t, bare, env, "gc", "--quiet", "--prune=now")
 		}
 	}
 	checkSameAsFresh(t, bare, reg.Snapshot())

@@ -10,9 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
+	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
 )
 
@@ -20,6 +18,22 @@ import (
 type Author struct {
 	Name  string
 	Email string
+	// Check, when set, decides on every attempt of a write whether the
+	// author may make it: old is the persona as it is (nil for a create),
+	// new as it will be (nil for a delete). Its error refuses the write.
+	Check func(old, new *Persona) error
+}
+
+// live returns the live persona id after asking a.Check about it (old and
+// after(old)); the check comes first so that a refused caller learns
+// nothing, not even that the persona is deleted.
+func (a Author) live(s *Snapshot, id string, after func(*Persona) *Persona) (*Persona, error) {
+	if p, ok := s.Persona(id); ok && a.Check != nil {
+		if err := a.Check(p, after(p)); err != nil {
+			return nil, err
+		}
+	}
+	return livePersona(s, id)
 }
 
 // NewPersona is the body of a create: descriptive fields and the first version.
@@ -47,10 +61,17 @@ func backoff(attempt int) {
 	time.Sleep(time.Duration(rand.Int64N(int64(max))) + time.Millisecond)
 }
 
-// change is what a write computes on a snapshot: a file edit and a message,
+// fileEdit is a persona write as a file change: the new content of one file
+// (data != nil), or its removal (data == nil). The git layer makes it a tree.
+type fileEdit struct {
+	path string // slash-separated, relative to the repository root
+	data []byte
+}
+
+// writePlan is what a write computes on a snapshot: a file edit and a message,
 // or an error. It is recomputed on the new head when the branch moved.
 type writePlan struct {
-	edit    treeEdit
+	edit    fileEdit
 	subject string
 	id      string
 	version int
@@ -60,10 +81,10 @@ type writePlan struct {
 // WritableReason returns why writes are refused on this repository, or "".
 // Writes need a bare repository or a served branch not checked out.
 func (r *Registry) WritableReason() string {
-	if r.store.bare {
+	if r.store.Bare() {
 		return ""
 	}
-	head, err := os.ReadFile(r.store.gitDir + "/HEAD")
+	head, err := os.ReadFile(r.store.GitDir() + "/HEAD")
 	if err != nil {
 		return fmt.Sprintf("cannot read HEAD: %v", err)
 	}
@@ -79,7 +100,7 @@ func (r *Registry) WritableReason() string {
 // that break the file's rules.
 func (r *Registry) Create(ctx context.Context, a Author, in NewPersona) (WriteResult, error) {
 	id := schema.NewID(time.Now())
-	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
+	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
 		if p, ok := s.PersonaByName(strings.TrimSpace(in.Name)); ok {
 			return writePlan{}, Errorf(ECONFLICT, "a live persona is already named %q (id %s)", p.Name, p.ID)
 		}
@@ -94,7 +115,12 @@ func (r *Registry) Create(ctx context.Context, a Author, in NewPersona) (WriteRe
 		if err != nil {
 			return writePlan{}, err
 		}
-		return writePlan{edit: treeEdit{path: p, data: data}, id: id, version: 1,
+		if a.Check != nil {
+			if err := a.Check(nil, &Persona{ID: id, Name: f.Name, Role: f.Role, Tags: f.Tags, Path: p}); err != nil {
+				return writePlan{}, err
+			}
+		}
+		return writePlan{edit: fileEdit{path: p, data: data}, id: id, version: 1,
 			subject: fmt.Sprintf("Create persona %s\n\nPersona-Id: %s\n", in.Name, id)}, nil
 	})
 }
@@ -105,8 +131,8 @@ func (r *Registry) Create(ctx context.Context, a Author, in NewPersona) (WriteRe
 // expect is not the next number; ECONFLICT when the content equals the
 // latest version; EINVALID for bad fields.
 func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect int, c Content) (WriteResult, error) {
-	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
-		p, err := livePersona(s, id)
+	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
+		p, err := a.live(s, id, func(p *Persona) *Persona { return p })
 		if err != nil {
 			return writePlan{}, err
 		}
@@ -118,7 +144,7 @@ func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect i
 		if last := p.Latest(); last != nil && last.Equal(&c) {
 			return writePlan{}, Errorf(ECONFLICT, "the content is identical to version %d of %s", last.Number, p.Name)
 		}
-		data, err := r.store.readFile(head, p.Path)
+		data, err := r.store.ReadFile(head, p.Path)
 		if err != nil || data == nil {
 			return writePlan{}, fmt.Errorf("read %s: %w", p.Path, errors.Join(err, errors.New("file missing")))
 		}
@@ -132,7 +158,7 @@ func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect i
 		if err := validateFile(out, ""); err != nil {
 			return writePlan{}, err
 		}
-		return writePlan{edit: treeEdit{path: p.Path, data: out}, id: id, version: next,
+		return writePlan{edit: fileEdit{path: p.Path, data: out}, id: id, version: next,
 			subject: fmt.Sprintf("Version %d of %s\n\nPersona-Id: %s\n", next, p.Name, id)}, nil
 	})
 }
@@ -140,15 +166,23 @@ func (r *Registry) NewVersion(ctx context.Context, a Author, id string, expect i
 // UpdateTags replaces a persona's tags (no new version). nil tags change nothing.
 // Errors: ENOTFOUND; EINVALID for bad tags.
 func (r *Registry) UpdateTags(ctx context.Context, a Author, id string, tags map[string]*string) (WriteResult, error) {
-	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
-		p, err := livePersona(s, id)
+	retagged := func(p *Persona) *Persona {
+		if tags == nil {
+			return p
+		}
+		after := p.clone()
+		after.Tags = tags
+		return after
+	}
+	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
+		p, err := a.live(s, id, retagged)
 		if err != nil {
 			return writePlan{}, err
 		}
 		if tags == nil || tagsEqual(tags, p.Tags) {
 			return writePlan{id: id, noop: true}, nil
 		}
-		data, err := r.store.readFile(head, p.Path)
+		data, err := r.store.ReadFile(head, p.Path)
 		if err != nil || data == nil {
 			return writePlan{}, fmt.Errorf("read %s: %w", p.Path, errors.Join(err, errors.New("file missing")))
 		}
@@ -159,7 +193,7 @@ func (r *Registry) UpdateTags(ctx context.Context, a Author, id string, tags map
 		if err := validateFile(out, ""); err != nil {
 			return writePlan{}, err
 		}
-		return writePlan{edit: treeEdit{path: p.Path, data: out}, id: id,
+		return writePlan{edit: fileEdit{path: p.Path, data: out}, id: id,
 			subject: fmt.Sprintf("Retag %s\n\nPersona-Id: %s\n", p.Name, id)}, nil
 	})
 }
@@ -168,8 +202,8 @@ func (r *Registry) UpdateTags(ctx context.Context, a Author, id string, tags map
 // Errors: ENOTFOUND for an unknown or already deleted persona;
 // EPRECONDITION when a unit test references it.
 func (r *Registry) Delete(ctx context.Context, a Author, id string) (WriteResult, error) {
-	return r.write(ctx, a, func(s *Snapshot, head plumbing.Hash) (writePlan, error) {
-		p, err := livePersona(s, id)
+	return r.write(ctx, a, func(s *Snapshot, head gitdb.Hash) (writePlan, error) {
+		p, err := a.live(s, id, func(*Persona) *Persona { return nil })
 		if err != nil {
 			return writePlan{}, err
 		}
@@ -177,7 +211,7 @@ func (r *Registry) Delete(ctx context.Context, a Author, id string) (WriteResult
 			return writePlan{}, Errorf(EPRECONDITION, "%s is referenced by unit tests (%s): delete or change them first",
 				p.Name, strings.Join(tests, ", "))
 		}
-		return writePlan{edit: treeEdit{path: p.Path}, id: id,
+		return writePlan{edit: fileEdit{path: p.Path}, id: id,
 			subject: fmt.Sprintf("Delete persona %s\n\nPersona-Id: %s\n", p.Name, id)}, nil
 	})
 }
@@ -241,14 +275,14 @@ func isVersionedField(f string) bool {
 }
 
 // freePersonaPath returns <dir>/<slug>.yaml, with -2, -3 … when taken.
-func (r *Registry) freePersonaPath(head plumbing.Hash, slug string) (string, error) {
+func (r *Registry) freePersonaPath(head gitdb.Hash, slug string) (string, error) {
 	for i := 1; i < 1000; i++ {
 		name := slug + ".yaml"
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d.yaml", slug, i)
 		}
 		p := path.Join(r.ix.dir, name)
-		exists, err := r.store.fileExists(head, p)
+		exists, err := r.store.FileExists(head, p)
 		if err != nil {
 			return "", err
 		}
@@ -263,7 +297,7 @@ func (r *Registry) freePersonaPath(head plumbing.Hash, slug string) (string, err
 // branch head, plan the change on it, commit, and move the branch with a
 // compare-and-swap. If the branch moved, the change is planned again on the
 // new head. It returns once the snapshot includes the commit.
-func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plumbing.Hash) (writePlan, error)) (WriteResult, error) {
+func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, gitdb.Hash) (writePlan, error)) (WriteResult, error) {
 	var res WriteResult
 	err := r.do(ctx, func() error {
 		var lastErr error
@@ -279,7 +313,7 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 			p, err := plan(r.snap.Load(), head)
 			if isMissingObject(err) && !reopened {
 				reopened = true // packs moved (gc, repack): reopen and plan again
-				r.store.reopen()
+				r.store.Reopen()
 				continue
 			}
 			if err != nil {
@@ -292,7 +326,7 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 			commit, err := r.commitPlan(head, a, p)
 			if isMissingObject(err) && !reopened {
 				reopened = true
-				r.store.reopen()
+				r.store.Reopen()
 				continue
 			}
 			if err != nil {
@@ -301,7 +335,7 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 			if r.opts.Remote != "" {
 				// the remote is the source of truth: push first, so the
 				// local branch is never ahead of it after a failure
-				if err := r.push(ctx, head, commit); errors.Is(err, errRefMoved) {
+				if err := r.push(ctx, head, commit); errors.Is(err, gitdb.ErrRefMoved) {
 					lastErr = errors.New("the remote branch kept moving")
 					r.log.Info("remote moved during a write; fetching and retrying", "attempt", attempt+1)
 					if err := r.fetch(ctx); err != nil {
@@ -313,11 +347,11 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 					return err
 				}
 			}
-			switch err := r.store.updateRef(r.opts.Branch, head, commit); {
+			switch err := r.store.UpdateRef(r.opts.Branch, head, commit); {
 			case err == nil:
 				res.Commit = commit.String()
 				return r.refresh(ctx)
-			case errors.Is(err, errRefMoved), errors.Is(err, errRefLocked):
+			case errors.Is(err, gitdb.ErrRefMoved), errors.Is(err, gitdb.ErrRefLocked):
 				lastErr = err
 				r.log.Info("branch moved during a write; retrying on the new head", "attempt", attempt+1, "reason", err)
 				backoff(attempt)
@@ -330,25 +364,30 @@ func (r *Registry) write(ctx context.Context, a Author, plan func(*Snapshot, plu
 		}
 		return Errorf(ECONFLICT, "the branch kept moving; the write was not made, try again")
 	})
-	return res, err
+	if err != nil {
+		// do may return when ctx ends while fn still runs on the owner
+		// goroutine: res is only read once fn has finished (err == nil)
+		return WriteResult{}, err
+	}
+	return res, nil
 }
 
-func (r *Registry) commitPlan(head plumbing.Hash, a Author, p writePlan) (plumbing.Hash, error) {
-	root := plumbing.ZeroHash
+func (r *Registry) commitPlan(head gitdb.Hash, a Author, p writePlan) (gitdb.Hash, error) {
+	root := gitdb.ZeroHash
 	if !head.IsZero() {
-		ci, err := r.store.commit(head)
+		ci, err := r.store.Commit(head)
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return gitdb.ZeroHash, err
 		}
 		root = ci.Tree
 	}
-	tree, err := r.store.editTree(root, p.edit)
+	tree, err := r.store.EditTree(root, p.edit.path, p.edit.data)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
+		return gitdb.ZeroHash, fmt.Errorf("write tree: %w", err)
 	}
-	sig := object.Signature{Name: a.Name, Email: a.Email, When: time.Now().UTC().Truncate(time.Second)}
+	sig := gitdb.Signature{Name: a.Name, Email: a.Email, When: time.Now().UTC().Truncate(time.Second)}
 	if sig.Name == "" {
 		sig.Name = a.Email
 	}
-	return r.store.writeCommit(tree, head, sig, p.subject)
+	return r.store.WriteCommit(tree, head, sig, p.subject)
 }

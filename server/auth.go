@@ -1,47 +1,141 @@
 package server
 
 import (
-	"crypto/rand"
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
-	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
 	"github.com/personaregistry/personas/registry"
 )
 
-// Permissions named by API.md, one per write call.
+// Permissions named by API.md: one per write call, and the read permission
+// of list, search, versions, problems and filter_values.
 const (
+	PermRead   = "Simulation:GetSimulationPersona"
 	PermCreate = "Simulation:CreateSimulationPersona"
 	PermModify = "Simulation:ModifySimulationPersona"
 	PermDelete = "Simulation:DeleteSimulationPersona"
 )
 
 // KnownPermissions lists the permissions a token can carry.
-var KnownPermissions = []string{PermCreate, PermModify, PermDelete}
+var KnownPermissions = []string{PermRead, PermCreate, PermModify, PermDelete}
 
-// Token is one entry of the tokens file. Only the SHA-256 of the secret is stored.
+// Token is one entry of the tokens file. Only the SHA-256 of the secret is
+// stored. Permissions are grants, "PERMISSION [SELECTOR ...]" (see Grant).
 type Token struct {
-	Name        string   `json:"name"`
-	Org         string   `json:"org"`
-	User        string   `json:"user"` // the email that authors its commits
-	Permissions []string `json:"permissions"`
-	SHA256      string   `json:"sha256"`
+	Name        string    `json:"name"`
+	Org         string    `json:"org"`
+	User        string    `json:"user"` // the email that authors its commits
+	Permissions []string  `json:"permissions"`
+	Created     time.Time `json:"created,omitzero"`
+	Expires     time.Time `json:"expires,omitzero"` // zero: never
+	SHA256      string    `json:"sha256"`
 }
 
-// Auth checks bearer and basic credentials against a set of tokens.
+// Expired reports whether the token has expired at now.
+func (t Token) Expired(now time.Time) bool {
+	return !t.Expires.IsZero() && !now.Before(t.Expires)
+}
+
+// Grants parses the token's permissions.
+func (t Token) Grants() ([]Grant, error) {
+	out := make([]Grant, 0, len(t.Permissions))
+	for _, p := range t.Permissions {
+		g, err := ParseGrant(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// Principal is the authenticated caller: its token and what each of its
+// permissions covers. A Principal is shared by every request of its token
+// and never changes.
+type Principal struct {
+	Token  Token
+	scopes map[string]*scope
+}
+
+// newPrincipal compiles a token's grants.
+func newPrincipal(t Token) (*Principal, error) {
+	grants, err := t.Grants()
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{Token: t, scopes: newScopes(grants)}, nil
+}
+
+// Can reports whether the caller holds the permission, on any persona.
+func (p *Principal) Can(perm string) bool {
+	return p != nil && p.scopes[perm] != nil
+}
+
+// CanOn reports whether the caller holds the permission on the persona.
+func (p *Principal) CanOn(perm string, persona *registry.Persona) bool {
+	return p != nil && p.scopes[perm].allows(persona)
+}
+
+// scope returns what the permission covers (nil: nothing).
+func (p *Principal) scope(perm string) *scope {
+	if p == nil {
+		return nil
+	}
+	return p.scopes[perm]
+}
+
+// tokenSet is one loaded tokens file, swapped whole on reload.
+type tokenSet struct {
+	principals []*Principal
+	hashes     [][]byte
+}
+
+// newTokenSet compiles tokens; a bad grant or hash is an error naming the token.
+func newTokenSet(tokens []Token) (*tokenSet, error) {
+	ts := &tokenSet{}
+	for i, t := range tokens {
+		p, err := newPrincipal(t)
+		if err != nil {
+			return nil, fmt.Errorf("token %d (%q): %w", i+1, t.Name, err)
+		}
+		h, err := hex.DecodeString(t.SHA256)
+		if err != nil || len(h) != sha256.Size {
+			return nil, fmt.Errorf("token %d (%q): sha256: want 64 hex digits", i+1, t.Name)
+		}
+		ts.principals = append(ts.principals, p)
+		ts.hashes = append(ts.hashes, h)
+	}
+	return ts, nil
+}
+
+// Auth checks bearer and basic credentials against a set of tokens. The set
+// is replaced whole by Reload (and Watch); requests in flight keep the set
+// they started with.
 type Auth struct {
-	tokens []Token
-	hashes [][]byte
+	set  atomic.Pointer[tokenSet]
+	path string // "" when built from a list
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu     sync.Mutex // serializes reloads; guards seen
+	seen   [sha256.Size]byte
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
 }
 
 // LoadAuth reads a tokens file (a JSON array of Token). warn is set when the
@@ -54,21 +148,45 @@ func LoadAuth(path string) (a *Auth, warn string, err error) {
 	if info.Mode().Perm()&0o077 != 0 {
 		warn = fmt.Sprintf("tokens file %s has mode %v: readable by group or others; chmod 600 it", path, info.Mode().Perm())
 	}
-	tokens, err := ReadTokens(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, warn, fmt.Errorf("read tokens file: %w", err)
+	}
+	set, err := parseTokenSet(path, data)
 	if err != nil {
 		return nil, warn, err
 	}
-	return NewAuth(tokens), warn, nil
+	a = &Auth{path: path, log: slog.New(slog.DiscardHandler), now: time.Now, seen: sha256.Sum256(data)}
+	a.set.Store(set)
+	return a, warn, nil
 }
 
 // NewAuth returns an Auth over the tokens.
-func NewAuth(tokens []Token) *Auth {
-	a := &Auth{tokens: tokens}
-	for _, t := range tokens {
-		h, _ := hex.DecodeString(t.SHA256)
-		a.hashes = append(a.hashes, h)
+// Errors: a token with a bad grant or hash.
+func NewAuth(tokens []Token) (*Auth, error) {
+	set, err := newTokenSet(tokens)
+	if err != nil {
+		return nil, err
 	}
-	return a
+	a := &Auth{log: slog.New(slog.DiscardHandler), now: time.Now}
+	a.set.Store(set)
+	return a, nil
+}
+
+// SetLogger sets where reloads are logged.
+func (a *Auth) SetLogger(l *slog.Logger) { a.log = l }
+
+// parseTokenSet parses and compiles a tokens file's bytes.
+func parseTokenSet(path string, data []byte) (*tokenSet, error) {
+	tokens, err := parseTokens(path, data)
+	if err != nil {
+		return nil, err
+	}
+	set, err := newTokenSet(tokens)
+	if err != nil {
+		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+	}
+	return set, nil
 }
 
 // ReadTokens reads the tokens file; a missing file is an empty list.
@@ -80,58 +198,20 @@ func ReadTokens(path string) ([]Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tokens file: %w", err)
 	}
+	return parseTokens(path, data)
+}
+
+func parseTokens(path string, data []byte) ([]Token, error) {
 	var tokens []Token
 	if err := json.Unmarshal(data, &tokens); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+			return nil, fmt.Errorf("tokens file %s: line %d: %w", path, line, err)
+		}
 		return nil, fmt.Errorf("tokens file %s: %w", path, err)
 	}
 	return tokens, nil
-}
-
-// AddToken creates a token, appends its hash to the tokens file (mode 0600)
-// and returns the secret, which is shown once and stored nowhere.
-func AddToken(path string, t Token) (string, error) {
-	for _, p := range t.Permissions {
-		if !slices.Contains(KnownPermissions, p) {
-			return "", fmt.Errorf("unknown permission %q: want one of %s", p, strings.Join(KnownPermissions, ", "))
-		}
-	}
-	if t.Org == "" || t.User == "" || t.Name == "" {
-		return "", errors.New("a token needs --org, --user and --name")
-	}
-	tokens, err := ReadTokens(path)
-	if err != nil {
-		return "", err
-	}
-	for _, old := range tokens {
-		if old.Name == t.Name && old.Org == t.Org {
-			return "", fmt.Errorf("a token named %q already exists for org %q", t.Name, t.Org)
-		}
-	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	secret := "prs_" + base64.RawURLEncoding.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(secret))
-	t.SHA256 = hex.EncodeToString(sum[:])
-	tokens = append(tokens, t)
-	data, _ := json.MarshalIndent(tokens, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", err
-	}
-	return secret, os.Chmod(path, 0o600)
-}
-
-// Principal is the authenticated caller.
-type Principal struct {
-	Token Token
-}
-
-// Can reports whether the caller holds the permission.
-func (p *Principal) Can(perm string) bool {
-	return p != nil && slices.Contains(p.Token.Permissions, perm)
 }
 
 // authenticate finds the token behind the request's credentials. It returns
@@ -156,9 +236,13 @@ func (a *Auth) authenticate(c *echo.Context, org string) (*Principal, error) {
 	default:
 		return nil, registry.Errorf(registry.EUNAUTHORIZED, "unsupported Authorization scheme: use Bearer <token> or Basic")
 	}
-	t, ok := a.lookup(secret)
+	p, ok := a.lookup(secret)
 	if !ok {
 		return nil, registry.Errorf(registry.EUNAUTHORIZED, "invalid token")
+	}
+	t := p.Token
+	if t.Expired(a.now()) {
+		return nil, registry.Errorf(registry.EUNAUTHORIZED, "token %q expired at %s: ask for a new one", t.Name, t.Expires.UTC().Format(time.RFC3339))
 	}
 	if basicUser != "" && basicUser != t.Org+"_"+t.User {
 		return nil, registry.Errorf(registry.EUNAUTHORIZED, "Basic username must be {org_id}_{user_id} of the token")
@@ -169,46 +253,56 @@ func (a *Auth) authenticate(c *echo.Context, org string) (*Principal, error) {
 	if t.Org != org {
 		return nil, registry.Errorf(registry.EUNAUTHORIZED, "the token was issued for org %q, not %q", t.Org, org)
 	}
-	return &Principal{Token: t}, nil
+	return p, nil
 }
 
 // lookup compares the secret's hash with every stored hash in constant time.
-func (a *Auth) lookup(secret string) (Token, bool) {
+func (a *Auth) lookup(secret string) (*Principal, bool) {
 	if a == nil || secret == "" {
-		return Token{}, false
+		return nil, false
 	}
+	set := a.set.Load()
 	sum := sha256.Sum256([]byte(secret))
 	found := -1
-	for i, h := range a.hashes {
+	for i, h := range set.hashes {
 		if subtle.ConstantTimeCompare(sum[:], h) == 1 {
 			found = i
 		}
 	}
 	if found < 0 {
-		return Token{}, false
+		return nil, false
 	}
-	return a.tokens[found], true
+	return set.principals[found], true
 }
 
 const principalKey = "principal"
 
 // authRead authenticates a read: credentials are optional unless
-// RequireAuthForReads, but bad ones are always refused.
+// RequireAuthForReads, but bad ones are always refused. With
+// RequireAuthForReads the token needs the read permission, and its scope
+// limits what the read sees.
 func (s *Server) authRead(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		p, err := s.cfg.Auth.authenticate(c, s.org)
 		if err != nil {
 			return err
 		}
-		if p == nil && s.cfg.RequireAuthForReads {
-			return registry.Errorf(registry.EUNAUTHORIZED, "this server requires a token for reads: send Authorization: Bearer <token>")
+		if s.cfg.RequireAuthForReads {
+			if p == nil {
+				return registry.Errorf(registry.EUNAUTHORIZED, "this server requires a token for reads: send Authorization: Bearer <token>")
+			}
+			if !p.Can(PermRead) {
+				return registry.Errorf(registry.EFORBIDDEN, "token %q lacks the permission %s", p.Token.Name, PermRead)
+			}
 		}
 		c.Set(principalKey, p)
 		return next(c)
 	}
 }
 
-// requirePermission authenticates a write and checks its permission.
+// requirePermission authenticates a write and checks that the token holds
+// the permission on some persona; the persona itself is checked by the
+// write (writeCheck).
 func (s *Server) requirePermission(perm string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
@@ -234,16 +328,4 @@ func (s *Server) requirePermission(perm string) echo.MiddlewareFunc {
 func principalOf(c *echo.Context) *Principal {
 	p, _ := c.Get(principalKey).(*Principal)
 	return p
-}
-
-// redacts reports whether sensitive variables are hidden from this caller.
-func (s *Server) redacts(c *echo.Context) bool {
-	return s.cfg.RedactSensitive && !principalOf(c).Can(PermModify)
-}
-
-func (s *Server) redactTag(c *echo.Context) string {
-	if s.redacts(c) {
-		return "-r"
-	}
-	return ""
 }

@@ -10,16 +10,28 @@ import (
 	"github.com/personaregistry/personas/registry"
 )
 
-// maxCachedResponses bounds the response cache of one snapshot.
-const maxCachedResponses = 4096
+// DefaultCacheBytes is the default byte budget of each read cache.
+const DefaultCacheBytes = 32 << 20
+
+// cacheStats are a cache's size and counters, read by the metrics collector.
+type cacheStats struct {
+	bytes, entries, budget  int64
+	hits, misses, evictions uint64
+}
 
 // responseCache keeps encoded read responses of the current snapshot: a
 // snapshot never changes, so a body computed once for a query is right
-// until the head moves. The cache is dropped when the snapshot changes.
+// until the head moves. It holds at most its budget of bytes, evicting the
+// least recently used bodies, and is emptied when the snapshot changes.
 type responseCache struct {
-	mu      sync.Mutex
-	snap    *registry.Snapshot
-	entries map[string][]byte
+	mu           sync.Mutex
+	snap         *registry.Snapshot
+	lru          *lru[string, []byte]
+	hits, misses uint64
+}
+
+func newResponseCache(budget int64) *responseCache {
+	return &responseCache{lru: newLRU[string, []byte](budget)}
 }
 
 // get returns the body cached for key on snap.
@@ -27,12 +39,19 @@ func (rc *responseCache) get(snap *registry.Snapshot, key string) ([]byte, bool)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if rc.snap != snap {
+		rc.misses++
 		return nil, false
 	}
-	b, ok := rc.entries[key]
+	b, ok := rc.lru.get(key)
+	if ok {
+		rc.hits++
+	} else {
+		rc.misses++
+	}
 	return b, ok
 }
 
+// put caches body for key on snap; a newer snapshot empties the cache.
 func (rc *responseCache) put(snap *registry.Snapshot, key string, body []byte) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -40,19 +59,24 @@ func (rc *responseCache) put(snap *registry.Snapshot, key string, body []byte) {
 		if rc.snap != nil && snap.BuiltAt.Before(rc.snap.BuiltAt) {
 			return // an older snapshot finishing late
 		}
-		rc.snap, rc.entries = snap, map[string][]byte{}
+		rc.snap = snap
+		rc.lru.reset()
 	}
-	if len(rc.entries) >= maxCachedResponses {
-		clear(rc.entries)
-	}
-	rc.entries[key] = body
+	rc.lru.put(key, body, int64(len(key)+cap(body)))
+}
+
+func (rc *responseCache) stats() cacheStats {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return cacheStats{bytes: rc.lru.size, entries: int64(rc.lru.len()), budget: rc.lru.budget,
+		hits: rc.hits, misses: rc.misses, evictions: rc.lru.evictions}
 }
 
 // cachedJSON answers with the cached body for this request on the pinned
 // snapshot, or builds, caches and sends it. Only 200 answers are cached.
 func (s *Server) cachedJSON(c *echo.Context, build func() ([]byte, error)) error {
 	snap := snapshotOf(c)
-	key := c.Path() + "\x00" + c.Param("id") + "\x00" + c.Request().URL.RawQuery + "\x00" + s.redactTag(c)
+	key := c.Path() + "\x00" + c.Param("id") + "\x00" + c.Request().URL.RawQuery + "\x00" + s.viewKey(c)
 	rc, _ := s.cachesOf(snap)
 	if body, ok := rc.get(snap, key); ok {
 		return c.JSONBlob(http.StatusOK, body)
@@ -68,6 +92,15 @@ func (s *Server) cachedJSON(c *echo.Context, build func() ([]byte, error)) error
 // marshal encodes v as the body of a response.
 func marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+// instancesLen is the length of the JSON array appendInstances writes.
+func instancesLen(items []json.RawMessage) int {
+	n := 2 + max(len(items)-1, 0)
+	for _, it := range items {
+		n += len(it)
+	}
+	return n
+}
+
 // appendInstances writes a JSON array of pre-encoded instances (json.Marshal
 // would re-validate every RawMessage).
 func appendInstances(buf []byte, items []json.RawMessage) []byte {
@@ -81,30 +114,45 @@ func appendInstances(buf []byte, items []json.RawMessage) []byte {
 	return append(buf, ']')
 }
 
-// instanceCache keeps the encoded JSON of each persona. A *registry.Persona
-// never changes, so its bytes stay right; entries of personas no longer in
-// the snapshot are dropped when the snapshot changes.
+// instanceCache keeps the encoded JSON of personas, at most its budget of
+// bytes, evicting the least recently used. A *registry.Persona never
+// changes, so its bytes stay right; entries of personas no longer in the
+// snapshot are dropped when the snapshot changes.
 type instanceCache struct {
-	mu   sync.RWMutex
-	snap *registry.Snapshot
-	m    map[*registry.Persona]json.RawMessage
+	mu           sync.Mutex
+	snap         *registry.Snapshot
+	lru          *lru[*registry.Persona, json.RawMessage]
+	hits, misses uint64
 }
 
-// instances returns the API JSON of the personas, encoding only the new ones.
+func newInstanceCache(budget int64) *instanceCache {
+	return &instanceCache{lru: newLRU[*registry.Persona, json.RawMessage](budget)}
+}
+
+func (ic *instanceCache) stats() cacheStats {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	return cacheStats{bytes: ic.lru.size, entries: int64(ic.lru.len()), budget: ic.lru.budget,
+		hits: ic.hits, misses: ic.misses, evictions: ic.lru.evictions}
+}
+
+// instances returns the API JSON of the personas, encoding only the ones
+// not cached.
 func (s *Server) instances(snap *registry.Snapshot, ps []*registry.Persona) []json.RawMessage {
 	_, ic := s.cachesOf(snap)
 	out := make([]json.RawMessage, len(ps))
 	var missing []int
-	ic.mu.RLock()
-	fresh := ic.snap == snap
+	ic.mu.Lock()
 	for i, p := range ps {
-		if b, ok := ic.m[p]; ok && fresh {
+		if b, ok := ic.lru.get(p); ok {
 			out[i] = b
 		} else {
 			missing = append(missing, i)
 		}
 	}
-	ic.mu.RUnlock()
+	ic.hits += uint64(len(ps) - len(missing))
+	ic.misses += uint64(len(missing))
+	ic.mu.Unlock()
 	if len(missing) == 0 {
 		return out
 	}
@@ -117,16 +165,14 @@ func (s *Server) instances(snap *registry.Snapshot, ps []*registry.Persona) []js
 		if ic.snap != nil && snap.BuiltAt.Before(ic.snap.BuiltAt) {
 			return out
 		}
-		kept := make(map[*registry.Persona]json.RawMessage, len(ic.m))
-		for _, p := range snap.Personas() {
-			if b, ok := ic.m[p]; ok {
-				kept[p] = b
-			}
-		}
-		ic.snap, ic.m = snap, kept
+		ic.lru.retain(func(p *registry.Persona, _ json.RawMessage) bool {
+			q, ok := snap.Persona(p.ID)
+			return ok && q == p
+		})
+		ic.snap = snap
 	}
 	for _, i := range missing {
-		ic.m[ps[i]] = out[i]
+		ic.lru.put(ps[i], out[i], int64(cap(out[i])))
 	}
 	return out
 }

@@ -16,9 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +29,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/server"
 )
 
@@ -446,65 +445,22 @@ type gitRepo struct {
 	dir string
 }
 
-// needGit skips the test when the git CLI is missing.
-func needGit(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not found: these end-to-end tests build repositories with it")
-	}
-}
-
-// gitEnv is the environment of every git command: no system or global
-// config, a fixed identity and date for commits.
+// gitEnv is the environment of every git command (gittest.Env): a fixed
+// identity (email, and its local part as the name) and date for commits.
 func gitEnv(email string, when time.Time) []string {
-	date := strconv.FormatInt(when.Unix(), 10) + " +0000"
 	name := strings.SplitN(email, "@", 2)[0]
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GIT_")
-	})
-	return append(env,
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME="+name, "GIT_AUTHOR_EMAIL="+email, "GIT_AUTHOR_DATE="+date,
-		"GIT_COMMITTER_NAME="+name, "GIT_COMMITTER_EMAIL="+email, "GIT_COMMITTER_DATE="+date,
-	)
+	return gittest.Env(gittest.Identity{Name: name, Email: email, When: when.UTC()})
 }
 
 // defaultGitEnv is the environment of git commands that make no commit.
 var defaultGitEnv = gitEnv("tester@example.com", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 
-// runGit runs git in dir and returns its trimmed stdout; it fails the test
-// on error.
-func runGit(t testing.TB, dir string, env []string, stdin string, args ...string) string {
-	t.Helper()
-	out, err := tryGit(dir, env, stdin, args...)
-	if err != nil {
-		t.Fatalf("git %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// tryGit runs git in dir and returns its trimmed stdout, or an error with
-// its stderr.
-func tryGit(dir string, env []string, stdin string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = env
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
-}
-
 // newWorktreeRepo runs git init on a fresh temporary directory, branch main.
 func newWorktreeRepo(t testing.TB) *gitRepo {
 	t.Helper()
-	needGit(t)
+	gittest.NeedGit(t)
 	dir := t.TempDir()
-	runGit(t, dir, defaultGitEnv, "", "init", "-q", "-b", "main")
+	gittest.Run(t, dir, defaultGitEnv, "init", "-q", "-b", "main")
 	return &gitRepo{t: t, dir: dir}
 }
 
@@ -513,7 +469,7 @@ func (r *gitRepo) on(t testing.TB) *gitRepo { return &gitRepo{t: t, dir: r.dir} 
 
 func (r *gitRepo) git(args ...string) string {
 	r.t.Helper()
-	return runGit(r.t, r.dir, defaultGitEnv, "", args...)
+	return gittest.Run(r.t, r.dir, defaultGitEnv, args...)
 }
 
 // deleteFile, as a file's content in commit, removes the file.
@@ -527,7 +483,7 @@ func (r *gitRepo) commit(author string, when time.Time, msg string, files map[st
 	for p, content := range files {
 		full := filepath.Join(r.dir, filepath.FromSlash(p))
 		if content == deleteFile {
-			runGit(r.t, r.dir, env, "", "rm", "-q", "--", p)
+			gittest.Run(r.t, r.dir, env, "rm", "-q", "--", p)
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
@@ -536,17 +492,17 @@ func (r *gitRepo) commit(author string, when time.Time, msg string, files map[st
 		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
 			r.t.Fatal(err)
 		}
-		runGit(r.t, r.dir, env, "", "add", "--", p)
+		gittest.Run(r.t, r.dir, env, "add", "--", p)
 	}
-	runGit(r.t, r.dir, env, "", "commit", "-q", "--allow-empty", "-m", msg)
-	return runGit(r.t, r.dir, env, "", "rev-parse", "HEAD")
+	gittest.Run(r.t, r.dir, env, "commit", "-q", "--allow-empty", "-m", msg)
+	return gittest.Run(r.t, r.dir, env, "rev-parse", "HEAD")
 }
 
 // cloneBare makes a bare clone of r in a fresh temporary directory.
 func (r *gitRepo) cloneBare() *gitRepo {
 	r.t.Helper()
 	dst := filepath.Join(r.t.TempDir(), "personas.git")
-	runGit(r.t, r.dir, defaultGitEnv, "", "clone", "-q", "--bare", r.dir, dst)
+	gittest.Run(r.t, r.dir, defaultGitEnv, "clone", "-q", "--bare", r.dir, dst)
 	return &gitRepo{t: r.t, dir: dst}
 }
 

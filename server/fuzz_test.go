@@ -21,9 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -34,6 +31,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // fuzzOrg is the organization the parsers are fuzzed for.
@@ -501,33 +499,12 @@ const fuzzPersonaID = "0000000000000000000000f1"
 // without tokens: writes are refused, reads answer from a real snapshot.
 func newFuzzServer(f *testing.F) http.Handler {
 	f.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		f.Skip("git CLI not found")
-	}
-	dir := f.TempDir()
-	env := append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GIT_") }),
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_AUTHOR_NAME=fuzz", "GIT_AUTHOR_EMAIL=fuzz@example.com",
-		"GIT_COMMITTER_NAME=fuzz", "GIT_COMMITTER_EMAIL=fuzz@example.com",
-		"GIT_AUTHOR_DATE=1709287200 +0000", "GIT_COMMITTER_DATE=1709287200 +0000")
-	git := func(args ...string) {
-		f.Helper()
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			f.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	git("init", "-q", "-b", "main")
-	file := filepath.Join(dir, "personas", "fuzz.yaml")
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		f.Fatal(err)
-	}
-	yaml := "id: " + fuzzPersonaID + "\nname: Fuzz Target\nrole: customer\ntags:\n  channel: chat\n  tier:\nbackground: Confused about the signup flow.\n"
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		f.Fatal(err)
-	}
-	git("add", "-A")
-	git("commit", "-q", "-m", "Add the fuzz persona")
+	repo := gittest.NewRepo(f)
+	repo.Identity = gittest.Identity{Name: "fuzz", Email: "fuzz@example.com", When: gittest.Epoch}
+	repo.Write("personas/fuzz.yaml", "id: "+fuzzPersonaID+"\nname: Fuzz Target\nrole: customer\ntags:\n  channel: chat\n  tier:\n"+
+		"background: Confused about the signup flow.\n")
+	repo.Commit("Add the fuzz persona")
+	dir := repo.Dir
 	reg, err := registry.Open(registry.Options{Repo: dir, NoCache: true, PollInterval: -1})
 	if err != nil {
 		f.Fatal(err)

@@ -13,8 +13,11 @@ import (
 //go:embed openapi.json
 var OpenAPIJSON []byte
 
+// healthz answers 200 while the process is up, with the build's fields.
 func (s *Server) healthz(c *echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	body := s.cfg.Build.healthFields()
+	body["status"] = "ok"
+	return c.JSON(http.StatusOK, body)
 }
 
 // readyz answers 200 once the first snapshot is published.

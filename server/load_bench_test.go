@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/registry/repogen"
 	"github.com/personaregistry/personas/server"
 )
@@ -71,7 +70,10 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // loadDrive sends b.N GET requests from loadConcurrency workers.
-func loadDrive(b *testing.B, url func(i int) string) {
+func loadDrive(b *testing.B, url func(i int) string) { loadDriveAs(b, url, "") }
+
+// loadDriveAs is loadDrive with an Authorization header ("" for none).
+func loadDriveAs(b *testing.B, url func(i int) string, auth string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, DisableCompression: true}}
 	var next atomic.Int64
 	lat := make([][]time.Duration, loadConcurrency)
@@ -86,7 +88,15 @@ func loadDrive(b *testing.B, url func(i int) string) {
 					return
 				}
 				t0 := time.Now()
-				resp, err := client.Get(url(i))
+				req, err := http.NewRequest(http.MethodGet, url(i), nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
 					return
@@ -118,18 +128,7 @@ func loadDrive(b *testing.B, url func(i int) string) {
 // loadRepo generates (once, under the temp dir) a 2,000-persona repository.
 func loadRepo(b *testing.B) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), "personas-load-2000.git")
-	if _, err := os.Stat(filepath.Join(dir, "packed-refs")); err == nil {
-		return dir
-	}
-	if _, err := os.Stat(filepath.Join(dir, "refs", "heads", "main")); err == nil {
-		return dir
-	}
-	os.RemoveAll(dir)
-	if err := repogen.Create(dir, repogen.Config{Personas: 2000, Commits: 4000, Seed: 7}); err != nil {
-		b.Fatal(err)
-	}
-	return dir
+	return gittest.Generated(b, repogen.Config{Personas: 2000, Commits: 4000, Seed: 7})
 }
 
 func loadServe(b *testing.B, h http.Handler) string {

@@ -21,7 +21,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(reg *registry.Registry) *metrics {
+func newMetrics(reg *registry.Registry, caches map[string]func() cacheStats) *metrics {
 	m := &metrics{
 		prom: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -32,7 +32,7 @@ func newMetrics(reg *registry.Registry) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"route"}),
 	}
-	m.prom.MustRegister(m.requests, m.latency, &snapshotCollector{reg: reg},
+	m.prom.MustRegister(m.requests, m.latency, &snapshotCollector{reg: reg}, &cacheCollector{caches: caches},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, c := range registry.Collectors() {
 		_ = m.prom.Register(c)
@@ -97,4 +97,34 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPersonas, prometheus.GaugeValue, float64(len(s.Personas())))
 	ch <- prometheus.MustNewConstMetric(descVersions, prometheus.GaugeValue, float64(s.VersionCount()))
 	ch <- prometheus.MustNewConstMetric(descProblems, prometheus.GaugeValue, float64(len(s.Problems)))
+}
+
+// cacheCollector reports the read caches' sizes and counters at scrape time.
+type cacheCollector struct{ caches map[string]func() cacheStats }
+
+var (
+	descCacheBytes     = prometheus.NewDesc("personas_cache_bytes", "Bytes held by a read cache (entries, keys and bookkeeping).", []string{"cache"}, nil)
+	descCacheBudget    = prometheus.NewDesc("personas_cache_budget_bytes", "Byte budget of a read cache.", []string{"cache"}, nil)
+	descCacheEntries   = prometheus.NewDesc("personas_cache_entries", "Entries in a read cache.", []string{"cache"}, nil)
+	descCacheHits      = prometheus.NewDesc("personas_cache_hits_total", "Lookups answered by a read cache.", []string{"cache"}, nil)
+	descCacheMisses    = prometheus.NewDesc("personas_cache_misses_total", "Lookups a read cache could not answer.", []string{"cache"}, nil)
+	descCacheEvictions = prometheus.NewDesc("personas_cache_evictions_total", "Entries evicted from a read cache to stay within its budget.", []string{"cache"}, nil)
+)
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descCacheBytes, descCacheBudget, descCacheEntries, descCacheHits, descCacheMisses, descCacheEvictions} {
+		ch <- d
+	}
+}
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, stats := range c.caches {
+		st := stats()
+		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(st.bytes), name)
+		ch <- prometheus.MustNewConstMetric(descCacheBudget, prometheus.GaugeValue, float64(st.budget), name)
+		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(st.entries), name)
+		ch <- prometheus.MustNewConstMetric(descCacheHits, prometheus.CounterValue, float64(st.hits), name)
+		ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(st.misses), name)
+		ch <- prometheus.MustNewConstMetric(descCacheEvictions, prometheus.CounterValue, float64(st.evictions), name)
+	}
 }

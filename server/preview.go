@@ -96,12 +96,61 @@ func (s *Server) refDiff(c *echo.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	d = s.visibleDiff(c, d)
 	if format == "markdown" {
 		var b bytes.Buffer
 		diffview.WriteMarkdown(&b, d)
 		return c.Blob(http.StatusOK, "text/markdown; charset=utf-8", b.Bytes())
 	}
 	return c.JSON(http.StatusOK, d)
+}
+
+// visibleDiff keeps what the caller's read scope allows of d (the scope
+// visibleIn applies to reads): a persona when the scope covers each side of
+// it that exists (before at the base, after at the ref), so that neither
+// state leaks to a reader who could not read it; the problems
+// visibleProblems keeps.
+func (s *Server) visibleDiff(c *echo.Context, d *registry.Diff) *registry.Diff {
+	sc := s.readScope(c)
+	if sc == nil {
+		return d
+	}
+	out := *d
+	out.Personas = []registry.PersonaDiff{}
+	for _, p := range d.Personas {
+		if diffAllowed(sc, p) {
+			out.Personas = append(out.Personas, p)
+		}
+	}
+	out.Problems = s.visibleProblems(c, d.Problems)
+	return &out
+}
+
+// diffAllowed says whether sc covers every side of p that exists.
+func diffAllowed(sc *scope, p registry.PersonaDiff) bool {
+	sides := 0
+	for _, side := range []struct {
+		state       *registry.DiffPersona
+		path, other *string
+	}{{p.Before, p.PathBefore, p.PathAfter}, {p.After, p.PathAfter, p.PathBefore}} {
+		if side.state == nil {
+			continue
+		}
+		sides++
+		path := side.path
+		if path == nil {
+			path = side.other
+		}
+		q := &registry.Persona{ID: p.ID, Name: side.state.Name, Role: side.state.Role,
+			Tags: side.state.Tags, IsDeleted: side.state.Deleted}
+		if path != nil {
+			q.Path = *path
+		}
+		if !sc.allows(q) {
+			return false
+		}
+	}
+	return sides > 0
 }
 
 // authorizeRead runs the read middlewares (auth, rate limit) around nothing,
@@ -132,18 +181,29 @@ func (s *Server) pinnedSnapshot(c *echo.Context) (*registry.Snapshot, error) {
 	return snap, nil
 }
 
-// maxPreviewCaches bounds the response caches kept for ref snapshots.
-const maxPreviewCaches = 64
+// maxPreviewCaches bounds the caches kept for ref snapshots; each has
+// 1/maxPreviewCaches of the served head's byte budgets, so that all of
+// them together hold at most as much as the head's.
+const maxPreviewCaches = 16
 
-// snapCaches are the response and instance caches of one snapshot.
+// snapCaches are the response and instance caches and the read-scope sets
+// of one snapshot.
 type snapCaches struct {
-	responses responseCache
-	instances instanceCache
+	responses *responseCache
+	instances *instanceCache
+	visible   *visibleSets
+}
+
+func newSnapCaches(responseBytes, personaBytes int64) *snapCaches {
+	return &snapCaches{responses: newResponseCache(responseBytes),
+		instances: newInstanceCache(personaBytes), visible: &visibleSets{}}
 }
 
 // previewCaches keeps caches per ref snapshot, so that previews do not
 // take the served head's caches over. Oldest registered go first.
 type previewCaches struct {
+	responseBytes, personaBytes int64 // budgets of each snapshot's caches
+
 	mu    sync.Mutex
 	m     map[*registry.Snapshot]*snapCaches
 	order []*registry.Snapshot
@@ -162,7 +222,7 @@ func (p *previewCaches) register(snap *registry.Snapshot) {
 		delete(p.m, p.order[0])
 		p.order = p.order[1:]
 	}
-	p.m[snap] = &snapCaches{}
+	p.m[snap] = newSnapCaches(p.responseBytes, p.personaBytes)
 	p.order = append(p.order, snap)
 }
 
@@ -175,13 +235,22 @@ func (p *previewCaches) get(snap *registry.Snapshot) *snapCaches {
 // cachesOf returns the caches for a snapshot: its own for a ref snapshot,
 // else the served head's.
 func (s *Server) cachesOf(snap *registry.Snapshot) (*responseCache, *instanceCache) {
+	sc := s.snapCachesOf(snap)
+	return sc.responses, sc.instances
+}
+
+// visibleSetsOf returns the read-scope sets kept for a snapshot, like cachesOf.
+func (s *Server) visibleSetsOf(snap *registry.Snapshot) *visibleSets {
+	return s.snapCachesOf(snap).visible
+}
+
+func (s *Server) snapCachesOf(snap *registry.Snapshot) *snapCaches {
 	if sc := s.previews.get(snap); sc != nil {
-		return &sc.responses, &sc.instances
+		return sc
 	}
 	if cur := s.reg.Snapshot(); cur != nil && snap != cur && !snap.BuiltAt.Before(cur.BuiltAt) {
 		// a ref snapshot whose caches were dropped: don't take the head's over
-		sc := &snapCaches{}
-		return &sc.responses, &sc.instances
+		return newSnapCaches(0, 0)
 	}
-	return &s.responses, &s.instanceJSON
+	return &snapCaches{responses: s.responses, instances: s.instanceJSON, visible: &s.visibleSets}
 }

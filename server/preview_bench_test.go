@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/registry/repogen"
 	"github.com/personaregistry/personas/server"
 )
@@ -139,13 +140,13 @@ var (
 func makePRRef(b *testing.B, dir string, pr, n int) {
 	b.Helper()
 	ref := fmt.Sprintf("refs/pull/%d/head", pr)
-	if _, err := tryGit(dir, defaultGitEnv, "", "rev-parse", "--verify", "--quiet", ref); err == nil {
+	if _, err := gittest.Try(dir, defaultGitEnv, "", "rev-parse", "--verify", "--quiet", ref); err == nil {
 		return
 	}
 	env := append(gitEnv("pr@example.com", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)),
 		"GIT_INDEX_FILE="+filepath.Join(b.TempDir(), "index"))
 	git := func(stdin string, args ...string) string {
-		out, err := tryGit(dir, env, stdin, args...)
+		out, err := gittest.Try(dir, env, stdin, args...)
 		if err != nil {
 			b.Fatalf("git %s: %v", strings.Join(args, " "), err)
 		}

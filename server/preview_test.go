@@ -14,6 +14,7 @@ import (
 
 	"github.com/personaregistry/personas/diffview"
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/server"
 )
 
@@ -258,7 +259,7 @@ func TestPreviewFollowsBranch(t *testing.T) {
 //
 //	go test -run '^$' -fuzz '^FuzzPreviewPath$' -fuzztime 30s ./server
 func FuzzPreviewPath(f *testing.F) {
-	needGit(f)
+	gittest.NeedGit(f)
 	repo := newWorktreeRepo(f)
 	repo.commit("alice@example.com", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), "add Anna", map[string]string{
 		"personas/anna.yaml": persona{ID: pvAnna, Name: "Anna", Role: "patient", Background: "b"}.yaml()})

@@ -23,9 +23,9 @@ func (s *Server) withSnapshot(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		etag := `"` + snap.Head + s.redactTag(c) + `"`
+		etag := `"` + snap.Head + s.etagTag(c) + `"`
 		if snap.Head == "" {
-			etag = `"empty` + s.redactTag(c) + `"`
+			etag = `"empty` + s.etagTag(c) + `"`
 		}
 		c.Response().Header().Set("ETag", etag)
 		if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
@@ -71,10 +71,24 @@ func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	snap := snapshotOf(c)
+	q.Visible = s.visibleIn(c, snap)
 	res := snap.List(q)
-	buf := make([]byte, 0, 32<<10)
+	fvJSON := []byte("null")
+	if q.Offset == 0 {
+		fv := snap.FilterValuesOf(q.Visible)
+		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
+		for i, u := range fv.Creators {
+			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
+		}
+		if fvJSON, err = json.Marshal(obj); err != nil {
+			return nil, err
+		}
+	}
+	items := s.instances(snap, res.Personas)
+	// sized once: the body is kept by the response cache, counted by its capacity
+	buf := make([]byte, 0, 128+instancesLen(items)+len(fvJSON))
 	buf = append(buf, `{"simulation_personas":`...)
-	buf = appendInstances(buf, s.instances(snap, res.Personas))
+	buf = appendInstances(buf, items)
 	buf = append(buf, `,"has_more":`...)
 	buf = strconv.AppendBool(buf, res.HasMore)
 	buf = append(buf, `,"continuation_token":`...)
@@ -84,20 +98,7 @@ func (s *Server) listBody(c *echo.Context) ([]byte, error) {
 		buf = append(buf, "null"...)
 	}
 	buf = append(buf, `,"filter_values":`...)
-	if q.Offset == 0 {
-		fv := snap.FilterValues()
-		obj := &filterValuesObject{Creators: make([]UserInfo, len(fv.Creators)), Tags: fv.Tags, Roles: fv.Roles}
-		for i, u := range fv.Creators {
-			obj.Creators[i] = UserInfo{OrgID: s.org, UserID: u}
-		}
-		enc, err := json.Marshal(obj)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, enc...)
-	} else {
-		buf = append(buf, "null"...)
-	}
+	buf = append(buf, fvJSON...)
 	return append(buf, '}'), nil
 }
 
@@ -116,8 +117,11 @@ func (s *Server) searchBody(c *echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	snap := snapshotOf(c)
-	buf := append(make([]byte, 0, 32<<10), `{"simulation_personas":`...)
-	buf = appendInstances(buf, s.instances(snap, snap.Search(text, f)))
+	f.Visible = s.visibleIn(c, snap)
+	items := s.instances(snap, snap.Search(text, f))
+	buf := make([]byte, 0, 32+instancesLen(items))
+	buf = append(buf, `{"simulation_personas":`...)
+	buf = appendInstances(buf, items)
 	return append(buf, '}'), nil
 }
 
@@ -145,11 +149,12 @@ func (s *Server) versionsBody(c *echo.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.Visible = s.visibleIn(c, snapshotOf(c))
 	res, err := snapshotOf(c).Versions(id, q)
 	if err != nil {
 		return nil, err
 	}
-	redact := s.redacts(c)
+	redact := s.redactsFor(c, res.Persona)
 	out := versionsResponse{Versions: make([]PersonaVersion, len(res.Versions))}
 	for i, v := range res.Versions {
 		out.Versions[i] = NewPersonaVersion(res.Persona, v, s.org, redact)
@@ -187,7 +192,7 @@ type problemsResponse struct {
 }
 
 func (s *Server) problems(c *echo.Context) error {
-	ps := snapshotOf(c).Problems
+	ps := s.visibleProblems(c, snapshotOf(c).Problems)
 	if ps == nil {
 		ps = []registry.Problem{}
 	}

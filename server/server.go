@@ -41,6 +41,16 @@ type Config struct {
 	// RateLimit, when above zero, limits each token to that many requests
 	// a second (429 with Retry-After beyond).
 	RateLimit float64
+	// ResponseCacheBytes and PersonaCacheBytes are the byte budgets of the
+	// cache of encoded responses and of encoded personas: 0 means
+	// DefaultCacheBytes, a negative value turns the cache off.
+	ResponseCacheBytes int64
+	PersonaCacheBytes  int64
+	// WebURL, when set, is where the repository is browsed on its git host;
+	// the pages link commits to WebURL/commit/<sha>.
+	WebURL string
+	// Build is the running binary, shown in /healthz and personas_build_info.
+	Build Build
 }
 
 // Server is the HTTP API. Create it with New, start it with Serve on a
@@ -55,8 +65,9 @@ type Server struct {
 	metrics *metrics
 
 	limiter      *rateLimiter
-	responses    responseCache
-	instanceJSON instanceCache
+	responses    *responseCache
+	instanceJSON *instanceCache
+	visibleSets  visibleSets
 	previews     previewCaches // caches of ref snapshots (/ref/{ref}/…)
 }
 
@@ -66,7 +77,13 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, org: cfg.Org}
-	s.metrics = newMetrics(cfg.Registry)
+	s.responses = newResponseCache(cacheBudget(cfg.ResponseCacheBytes))
+	s.instanceJSON = newInstanceCache(cacheBudget(cfg.PersonaCacheBytes))
+	s.previews.responseBytes = cacheBudget(cfg.ResponseCacheBytes) / maxPreviewCaches
+	s.previews.personaBytes = cacheBudget(cfg.PersonaCacheBytes) / maxPreviewCaches
+	s.metrics = newMetrics(cfg.Registry, map[string]func() cacheStats{
+		"response": s.responses.stats, "persona": s.instanceJSON.stats})
+	s.metrics.prom.MustRegister(buildInfoMetric(cfg.Build))
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
 	}
@@ -77,7 +94,7 @@ func New(cfg Config) *Server {
 	s.echo = e
 	s.routes()
 	s.http = &http.Server{
-		Handler:           e,
+		Handler:           answerWrites(e),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -86,6 +103,36 @@ func New(cfg Config) *Server {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// writeAnswerTimeout is how long a write request may take to be answered:
+// longer than the connection's WriteTimeout, because a write queued behind
+// others on a busy replica must still get its answer — a connection closed
+// without one leaves the caller unsure whether the write landed. A write's
+// own work is bounded by its attempts, not by this.
+const writeAnswerTimeout = 5 * time.Minute
+
+// answerWrites extends the write deadline of write requests (anything but
+// GET and HEAD) to writeAnswerTimeout.
+func answerWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeAnswerTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cacheBudget turns a configured budget into bytes: 0 is the default,
+// negative is off.
+func cacheBudget(b int64) int64 {
+	switch {
+	case b == 0:
+		return DefaultCacheBytes
+	case b < 0:
+		return 0
+	}
+	return b
 }
 
 func (s *Server) routes() {
@@ -118,6 +165,7 @@ func (s *Server) routes() {
 		both(method, "/:id/version/", s.versions, read...)
 	}
 	s.writeRoutes(both)
+	s.pageRoutes()
 }
 
 // Handler returns the HTTP handler, for tests and embedding.

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/personaregistry/personas/registry"
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/registry/repogen"
 	"github.com/personaregistry/personas/server"
 )
@@ -37,29 +38,10 @@ const soakReaders = 32
 // soakConfig is the generated repository of the soak test.
 var soakConfig = repogen.Config{Personas: 2000, Commits: 4000, Seed: 3}
 
-// soakRepo returns the generated repository, made once under the temp dir
-// (into a temporary name, then renamed, so a half-made one is never used).
+// soakRepo returns the generated repository, made once per machine.
 func soakRepo(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("personas-soak-%d-%d-%d.git", soakConfig.Personas, soakConfig.Commits, soakConfig.Seed))
-	if _, err := tryGit(dir, defaultGitEnv, "", "rev-parse", "--verify", "refs/heads/main"); err == nil {
-		return dir
-	}
-	tmp, err := os.MkdirTemp(os.TempDir(), "personas-soak-making-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	start := time.Now()
-	if err := repogen.Create(filepath.Join(tmp, "repo.git"), soakConfig); err != nil {
-		t.Fatalf("repogen: %v", err)
-	}
-	os.RemoveAll(dir) // a broken leftover
-	if err := os.Rename(filepath.Join(tmp, "repo.git"), dir); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("generated %s in %s", dir, time.Since(start).Round(time.Millisecond))
-	return dir
+	return gittest.Generated(t, soakConfig)
 }
 
 // soakKind is one kind of request the soak test reports on.
@@ -207,7 +189,7 @@ func TestSoak(t *testing.T) {
 	if os.Getenv("PERSONAS_SOAK") != "1" {
 		t.Skip("the soak test runs with PERSONAS_SOAK=1 (make soak)")
 	}
-	needGit(t)
+	gittest.NeedGit(t)
 	duration := 60 * time.Second
 	if s := os.Getenv("PERSONAS_SOAK_SECONDS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -218,7 +200,7 @@ func TestSoak(t *testing.T) {
 	}
 	src := soakRepo(t)
 	bare := filepath.Join(t.TempDir(), "personas.git")
-	runGit(t, t.TempDir(), defaultGitEnv, "", "clone", "-q", "--bare", src, bare)
+	gittest.Run(t, t.TempDir(), defaultGitEnv, "clone", "-q", "--bare", src, bare)
 	tokens := filepath.Join(t.TempDir(), "tokens.json")
 	token, err := server.AddToken(tokens, server.Token{Name: "soak", Org: org, User: "soak@example.com",
 		Permissions: []string{server.PermCreate, server.PermModify}})

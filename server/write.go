@@ -45,9 +45,33 @@ func (s *Server) writeRoutes(add func(method, path string, h echo.HandlerFunc, m
 	add(http.MethodDelete, "/:id/", s.delete, s.requirePermission(PermDelete))
 }
 
-func author(c *echo.Context) registry.Author {
+// author is the caller of a write, with the check of its scopes.
+func (s *Server) author(c *echo.Context, perm string) registry.Author {
 	p := principalOf(c)
-	return registry.Author{Name: p.Token.Name, Email: p.Token.User}
+	return registry.Author{Name: p.Token.Name, Email: p.Token.User, Check: s.writeCheck(c, perm)}
+}
+
+// writeCheck judges a write on the persona as it is and as it will be: a
+// persona the caller may not read answers 404 like an unknown id; one its
+// permission does not cover, before or after, answers 403.
+func (s *Server) writeCheck(c *echo.Context, perm string) func(old, new *registry.Persona) error {
+	p := principalOf(c)
+	visible := s.visible(c)
+	return func(old, new *registry.Persona) error {
+		if old != nil && visible != nil && !visible(old) {
+			return registry.Errorf(registry.ENOTFOUND, "no persona with id %s", old.ID)
+		}
+		for _, x := range []struct {
+			what string
+			p    *registry.Persona
+		}{{"the persona", old}, {"the persona as it would be", new}} {
+			if x.p != nil && !p.CanOn(perm, x.p) {
+				return registry.Errorf(registry.EFORBIDDEN, "token %q: %s is outside the scope of its permission %s (role %q, path %s)",
+					p.Token.Name, x.what, perm, x.p.Role, x.p.Path)
+			}
+		}
+		return nil
+	}
 }
 
 func (s *Server) create(c *echo.Context) error {
@@ -69,7 +93,10 @@ func (s *Server) create(c *echo.Context) error {
 	if len(missing) > 0 {
 		return fieldsError(missing)
 	}
-	res, err := s.reg.Create(c.Request().Context(), author(c), registry.NewPersona{
+	if err := s.hiddenNameTaken(c, strings.TrimSpace(*b.Name)); err != nil {
+		return err
+	}
+	res, err := s.reg.Create(c.Request().Context(), s.author(c, PermCreate), registry.NewPersona{
 		Name: strings.TrimSpace(*b.Name), Role: strings.TrimSpace(*b.Role), Tags: b.Tags, Content: b.InitialVersion.content(),
 	})
 	if err != nil {
@@ -77,6 +104,21 @@ func (s *Server) create(c *echo.Context) error {
 	}
 	s.audit(c, "create", res)
 	return c.JSON(http.StatusCreated, map[string]string{"simulation_persona_id": res.ID})
+}
+
+// hiddenNameTaken refuses a create whose name a persona hidden from the
+// caller holds, without naming its id (the registry's conflict would).
+func (s *Server) hiddenNameTaken(c *echo.Context, name string) error {
+	visible := s.visible(c)
+	if visible == nil {
+		return nil
+	}
+	if snap := s.reg.Snapshot(); snap != nil {
+		if p, ok := snap.PersonaByName(name); ok && !visible(p) {
+			return registry.Errorf(registry.ECONFLICT, "a live persona is already named %q", name)
+		}
+	}
+	return nil
 }
 
 func (v *versionBody) content() registry.Content {
@@ -108,7 +150,7 @@ func (s *Server) newVersion(c *echo.Context) error {
 	if b.Background == nil || strings.TrimSpace(*b.Background) == "" {
 		return fieldsError([]registry.FieldError{{Loc: []string{"body", "background"}, Msg: "required: a non-empty string"}})
 	}
-	res, err := s.reg.NewVersion(c.Request().Context(), author(c), id, expect, b.content())
+	res, err := s.reg.NewVersion(c.Request().Context(), s.author(c, PermModify), id, expect, b.content())
 	if err != nil {
 		return err
 	}
@@ -125,7 +167,7 @@ func (s *Server) retag(c *echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	res, err := s.reg.UpdateTags(c.Request().Context(), author(c), id, b.Tags)
+	res, err := s.reg.UpdateTags(c.Request().Context(), s.author(c, PermModify), id, b.Tags)
 	if err != nil {
 		return err
 	}
@@ -138,7 +180,7 @@ func (s *Server) delete(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.reg.Delete(c.Request().Context(), author(c), id)
+	res, err := s.reg.Delete(c.Request().Context(), s.author(c, PermDelete), id)
 	if err != nil {
 		return err
 	}

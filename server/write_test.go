@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/personaregistry/personas/registry/gittest"
 	"github.com/personaregistry/personas/server"
 )
 
@@ -80,7 +81,8 @@ func newWriteEnv(t *testing.T, mod func(*server.Config)) *writeEnv {
 	file := filepath.Join(t.TempDir(), "tokens.json")
 	tokens := map[string]string{}
 	for _, tok := range []server.Token{
-		{Name: "writer", Org: org, User: writer, Permissions: []string{server.PermCreate, server.PermModify, server.PermDelete}},
+		{Name: "writer", Org: org, User: writer, Permissions: []string{server.PermRead, server.PermCreate, server.PermModify, server.PermDelete}},
+		{Name: "reader", Org: org, User: "rita@example.com", Permissions: []string{server.PermRead}},
 		{Name: "creator", Org: org, User: "cleo@example.com", Permissions: []string{server.PermCreate}},
 		{Name: "modifier", Org: org, User: "mo@example.com", Permissions: []string{server.PermModify}},
 		{Name: "nothing", Org: org, User: "nora@example.com"},
@@ -150,7 +152,7 @@ func (e *writeEnv) expectNoCommit(t *testing.T, before int) {
 // fsck asserts the repository is clean.
 func (e *writeEnv) fsck() {
 	e.t.Helper()
-	if out, err := tryGit(e.bare.dir, defaultGitEnv, "", "fsck", "--strict", "--no-progress"); err != nil {
+	if out, err := gittest.Try(e.bare.dir, defaultGitEnv, "", "fsck", "--strict", "--no-progress"); err != nil {
 		e.t.Errorf("git fsck --strict: %v\n%s", err, out)
 	}
 }
@@ -158,7 +160,7 @@ func (e *writeEnv) fsck() {
 // show returns the file at main, "" when it is missing.
 func (e *writeEnv) show(path string) string {
 	e.t.Helper()
-	out, err := tryGit(e.bare.dir, defaultGitEnv, "", "show", "refs/heads/main:"+path)
+	out, err := gittest.Try(e.bare.dir, defaultGitEnv, "", "show", "refs/heads/main:"+path)
 	if err != nil {
 		return ""
 	}
@@ -741,7 +743,12 @@ func TestWriteRequireAuthForReads(t *testing.T) {
 			expectError(t, "no token", e.anon.on(t).get(path), http.StatusUnauthorized, "UnauthorizedError")
 			expectError(t, "bad token", e.anon.on(t).withToken("prs_bad").get(path), http.StatusUnauthorized, "UnauthorizedError")
 			expectError(t, "other org", e.anon.on(t).withToken(e.tokens["other-org"]).get(path), http.StatusUnauthorized, "UnauthorizedError")
-			e.anon.on(t).withToken(e.tokens["nothing"]).getOK(path, nil)
+			er := expectError(t, "no read permission", e.anon.on(t).withToken(e.tokens["nothing"]).get(path), http.StatusForbidden, "ForbiddenError")
+			if !strings.Contains(er.Message, server.PermRead) {
+				t.Errorf("403 %q does not name the missing permission %s", er.Message, server.PermRead)
+			}
+			expectError(t, "write permissions only", e.anon.on(t).withToken(e.tokens["modifier"]).get(path), http.StatusForbidden, "ForbiddenError")
+			e.anon.on(t).withToken(e.tokens["reader"]).getOK(path, nil)
 			e.c.on(t).getOK(path, nil)
 		})
 	}
@@ -872,7 +879,7 @@ func TestWriteConcurrentWithCGit(t *testing.T) {
 		t.Errorf("%d commits on main, want %d (%d API + %d C git)", c-before, 2*n, n, n)
 	}
 	for i, c := range cgitCommits {
-		if _, err := tryGit(e.bare.dir, defaultGitEnv, "", "merge-base", "--is-ancestor", c, "refs/heads/main"); err != nil {
+		if _, err := gittest.Try(e.bare.dir, defaultGitEnv, "", "merge-base", "--is-ancestor", c, "refs/heads/main"); err != nil {
 			t.Errorf("C git commit %d (%s) is not on main", i, c)
 		}
 		if got := e.show(fmt.Sprintf("cgit/%02d.txt", i)); got != fmt.Sprintf("C git file %d", i) {
@@ -908,29 +915,29 @@ func TestWriteConcurrentWithCGit(t *testing.T) {
 // main with update-ref's compare-and-swap. It returns "" when the ref moved
 // or was locked (try again).
 func cgitCommit(dir string, env []string, i int) (string, error) {
-	old, err := tryGit(dir, env, "", "rev-parse", "refs/heads/main")
+	old, err := gittest.Try(dir, env, "", "rev-parse", "refs/heads/main")
 	if err != nil {
 		return "", err
 	}
-	blob, err := tryGit(dir, env, fmt.Sprintf("C git file %d", i), "hash-object", "-w", "--stdin")
+	blob, err := gittest.Try(dir, env, fmt.Sprintf("C git file %d", i), "hash-object", "-w", "--stdin")
 	if err != nil {
 		return "", err
 	}
-	if _, err := tryGit(dir, env, "", "read-tree", old); err != nil {
+	if _, err := gittest.Try(dir, env, "", "read-tree", old); err != nil {
 		return "", err
 	}
-	if _, err := tryGit(dir, env, "", "update-index", "--add", "--cacheinfo", fmt.Sprintf("100644,%s,cgit/%02d.txt", blob, i)); err != nil {
+	if _, err := gittest.Try(dir, env, "", "update-index", "--add", "--cacheinfo", fmt.Sprintf("100644,%s,cgit/%02d.txt", blob, i)); err != nil {
 		return "", err
 	}
-	tree, err := tryGit(dir, env, "", "write-tree")
+	tree, err := gittest.Try(dir, env, "", "write-tree")
 	if err != nil {
 		return "", err
 	}
-	commit, err := tryGit(dir, env, "", "commit-tree", tree, "-p", old, "-m", fmt.Sprintf("C git commit %d", i))
+	commit, err := gittest.Try(dir, env, "", "commit-tree", tree, "-p", old, "-m", fmt.Sprintf("C git commit %d", i))
 	if err != nil {
 		return "", err
 	}
-	if _, err := tryGit(dir, env, "", "update-ref", "refs/heads/main", commit, old); err != nil {
+	if _, err := gittest.Try(dir, env, "", "update-ref", "refs/heads/main", commit, old); err != nil {
 		return "", nil // moved or locked: retry on the new head
 	}
 	return commit, nil

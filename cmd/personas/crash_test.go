@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // ---------------------------------------------------------------------------
@@ -80,23 +82,21 @@ func buildPersonas(t *testing.T) string {
 	return bin
 }
 
+// seedIdentity makes the commits of the fixtures.
+var seedIdentity = gittest.Identity{Name: "Seed Author", Email: "seed@example.com", When: time.Unix(1704067200, 0).UTC()}
+
 // childEnv is the environment of every process the tests start: no
 // PERSONAS_* setting and no git configuration of the user or the system, a
-// fixed identity and date for commits.
+// fixed identity and date for commits (gittest.Env).
 func childEnv() []string {
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "PERSONAS_") || strings.HasPrefix(kv, "GORACE=")
+	env := slices.DeleteFunc(gittest.Env(seedIdentity), func(kv string) bool {
+		return strings.HasPrefix(kv, "PERSONAS_") || strings.HasPrefix(kv, "GORACE=")
 	})
 	gorace := "atexit_sleep_ms=0"
 	if v := os.Getenv("GORACE"); v != "" {
 		gorace = v + " " + gorace
 	}
-	return append(env,
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Seed Author", "GIT_AUTHOR_EMAIL=seed@example.com", "GIT_AUTHOR_DATE=1704067200 +0000",
-		"GIT_COMMITTER_NAME=Seed Author", "GIT_COMMITTER_EMAIL=seed@example.com", "GIT_COMMITTER_DATE=1704067200 +0000",
-		"GORACE="+gorace,
-	)
+	return append(env, "GORACE="+gorace)
 }
 
 // ---------------------------------------------------------------------------
@@ -105,25 +105,14 @@ func childEnv() []string {
 // tryGitIn runs git in dir with childEnv (plus env) and returns its trimmed
 // stdout, or an error with its stderr.
 func tryGitIn(dir string, env []string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(childEnv(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return strings.TrimSpace(stdout.String()), fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return gittest.Try(dir, append(childEnv(), env...), "", args...)
 }
 
 // gitIn is tryGitIn that fails the test on error. It must run on the
 // test's goroutine.
 func gitIn(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := tryGitIn(dir, nil, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return gittest.Run(t, dir, childEnv(), args...)
 }
 
 // seedPersona is a persona file of the fixture.
@@ -601,6 +590,7 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 		srv, c := restart(round)
 
 		var stop atomic.Bool
+		var roundAcked atomic.Int64 // stream writes acknowledged this round
 		var wg sync.WaitGroup
 		for g := range 4 {
 			r := rand.New(rand.NewPCG(seed, uint64(round*10+g)))
@@ -615,8 +605,16 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 					}
 					sendWrite(c, w)
 					record(w)
+					if w.acknowledged() {
+						roundAcked.Add(1)
+					}
 				}
 			})
+		}
+		// the kill lands at a random moment once the stream runs (two of its
+		// writes acknowledged), however slow the machine
+		if _, ok := replicaWait(2*time.Minute, func() bool { return roundAcked.Load() >= 2 }); !ok {
+			t.Errorf("round %d: no 2 writes acknowledged within 2 min: the stream did not run\n%s", round, srv.logTail())
 		}
 		time.Sleep(time.Duration(100+rng.IntN(701)) * time.Millisecond)
 		stop.Store(true)
@@ -655,8 +653,8 @@ func TestCrashWritesSurviveSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d writes: %d acknowledged, %d refused, %d without an answer; %d stale lock(s) after a kill",
 		len(writes), acked, refused, undetermined, staleLocks)
-	if acked < 5*rounds {
-		t.Errorf("only %d writes acknowledged: the stream did not run", acked)
+	if acked < 3*rounds {
+		t.Errorf("only %d writes acknowledged, want at least a probe and 2 stream writes a round", acked)
 	}
 
 	// Every acknowledged write, read back through the API.
@@ -747,7 +745,7 @@ const lockMarkerPrefix = "personas-lock "
 // staleLockBug is the skip message of the tests that hit it.
 const staleLockBug = "BUG: a SIGKILL while the server updates refs/heads/main can leave main.lock without the " +
 	"\"personas-lock PID HOST\" marker, which a restarted server can't prove stale, so every later write fails " +
-	"with 409 until someone removes the file. registry/gitwrite.go gitStore.updateRef creates the lock empty " +
+	"with 409 until someone removes the file. registry/gitdb/ref.go Repo.UpdateRef creates the lock empty " +
 	"(O_EXCL), writes the marker, and after the ref check truncates it and writes the new hash, fsyncs and renames: " +
 	"a kill before the marker is written leaves \"\", a kill after the truncate leaves \"\" or the new hash. " +
 	"Fix (gitStore.updateRef): make the lock appear with the marker in it and never rewrite it: write the marker " +

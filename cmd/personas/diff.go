@@ -57,7 +57,10 @@ func runDiff(cmd *cobra.Command, g *globalFlags, o *diffOptions, args []string) 
 		}
 		opts.Head = args[1]
 	}
+	bar := newProgressBar(cmd.ErrOrStderr())
+	opts.Progress = bar.progressFunc()
 	d, err := registry.CompareRevisions(cmd.Context(), opts)
+	bar.finish()
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -95,4 +98,12 @@ func useColor(mode string, out io.Writer) bool {
 	}
 	f, ok := out.(*os.File)
 	return ok && os.Getenv("NO_COLOR") == "" && isTerminal(f)
+}
+
+// strOrNull shows an optional string, "null" when absent.
+func strOrNull(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
 }

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 // Tests of `personas diff`: real repositories made with the git command line
@@ -28,97 +29,35 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files of testd
 // one minute later, so that commit ids are stable.
 var diffEpoch = time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 
-// diffRepo is a git worktree in a temporary directory.
+// diffRepo is a git worktree in a temporary directory (gittest.Repo).
 type diffRepo struct {
-	t       *testing.T
-	dir     string
-	commits int
+	*gittest.Repo
 }
 
 // newDiffRepo runs `git init -b main` in a new temporary directory; the test
 // is skipped when there is no git.
 func newDiffRepo(t *testing.T) *diffRepo {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not found on PATH: ", err)
-	}
-	r := &diffRepo{t: t, dir: t.TempDir()}
-	r.git("init", "--quiet", "-b", "main")
+	r := &diffRepo{gittest.NewRepo(t)}
+	r.Identity.When = diffEpoch
 	return r
-}
-
-// gitTestEnv is the environment of git in these tests: no user or system
-// configuration, a fixed identity and a fixed date.
-func gitTestEnv(date time.Time) []string {
-	d := date.Format(time.RFC3339)
-	return append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL="+os.DevNull,
-		"GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Test Author",
-		"GIT_AUTHOR_EMAIL=author@example.com",
-		"GIT_COMMITTER_NAME=Test Committer",
-		"GIT_COMMITTER_EMAIL=committer@example.com",
-		"GIT_AUTHOR_DATE="+d,
-		"GIT_COMMITTER_DATE="+d,
-	)
-}
-
-// git runs git in the repository and returns its trimmed output.
-func (r *diffRepo) git(args ...string) string {
-	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = gitTestEnv(diffEpoch.Add(time.Duration(r.commits) * time.Minute))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func (r *diffRepo) write(path, content string) {
-	r.t.Helper()
-	full := filepath.Join(r.dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *diffRepo) remove(path string) {
-	r.t.Helper()
-	if err := os.Remove(filepath.Join(r.dir, filepath.FromSlash(path))); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// commit stages everything, commits and returns the commit id.
-func (r *diffRepo) commit(msg string) string {
-	r.t.Helper()
-	r.git("add", "-A")
-	r.git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
-	r.commits++
-	return r.git("rev-parse", "HEAD")
 }
 
 // personas runs the command in the repository (--repo) and returns its exit
 // code and output.
 func (r *diffRepo) personas(args ...string) (code int, stdout, stderr string) {
-	r.t.Helper()
+	r.T.Helper()
 	var out, errb bytes.Buffer
-	code = run(append([]string{"--repo", r.dir}, args...), strings.NewReader(""), &out, &errb)
+	code = run(append([]string{"--repo", r.Dir}, args...), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
 // mustDiff runs personas diff ARGS and fails unless it exits 0 with nothing on stderr.
 func (r *diffRepo) mustDiff(args ...string) string {
-	r.t.Helper()
+	r.T.Helper()
 	code, out, errs := r.personas(append([]string{"diff"}, args...)...)
 	if code != 0 || errs != "" {
-		r.t.Fatalf("personas diff %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
+		r.T.Fatalf("personas diff %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
 	}
 	return out
 }
@@ -221,112 +160,112 @@ var diffScenarios = []diffScenario{
 	{
 		name: "none",
 		build: func(r *diffRepo) string {
-			r.write("personas/confused.yaml", confusedYAML)
-			base := r.commit("add confused")
-			r.write("README.md", "unrelated change\n")
-			r.commit("readme")
+			r.Write("personas/confused.yaml", confusedYAML)
+			base := r.Commit("add confused")
+			r.Write("README.md", "unrelated change\n")
+			r.Commit("readme")
 			return base
 		},
 	},
 	{
 		name: "created",
 		build: func(r *diffRepo) string {
-			r.write("personas/retiree.yaml", retireeYAML)
-			base := r.commit("add retiree")
-			r.write("personas/confused.yaml", confusedYAML)
-			r.write("unit_tests/onboarding.yaml", confusedUnitTest)
-			r.commit("add confused and its unit test")
+			r.Write("personas/retiree.yaml", retireeYAML)
+			base := r.Commit("add retiree")
+			r.Write("personas/confused.yaml", confusedYAML)
+			r.Write("unit_tests/onboarding.yaml", confusedUnitTest)
+			r.Commit("add confused and its unit test")
 			return base
 		},
 	},
 	{
 		name: "changed-all-fields",
 		build: func(r *diffRepo) string {
-			r.write("personas/confused.yaml", confusedYAML)
-			r.write("unit_tests/onboarding.yaml", confusedUnitTest)
-			base := r.commit("add confused")
-			r.write("personas/confused.yaml", confusedAllChanged)
-			r.commit("change every field")
+			r.Write("personas/confused.yaml", confusedYAML)
+			r.Write("unit_tests/onboarding.yaml", confusedUnitTest)
+			base := r.Commit("add confused")
+			r.Write("personas/confused.yaml", confusedAllChanged)
+			r.Commit("change every field")
 			return base
 		},
 	},
 	{
 		name: "retagged",
 		build: func(r *diffRepo) string {
-			r.write("personas/traveller.yaml", travellerYAML)
-			r.commit("add traveller")
-			r.write("personas/traveller.yaml", strings.Replace(travellerYAML, "insistent with each", "insistent with every", 1))
-			base := r.commit("traveller v2")
-			r.write("personas/traveller.yaml", strings.Replace(strings.Replace(travellerYAML, "insistent with each", "insistent with every", 1),
+			r.Write("personas/traveller.yaml", travellerYAML)
+			r.Commit("add traveller")
+			r.Write("personas/traveller.yaml", strings.Replace(travellerYAML, "insistent with each", "insistent with every", 1))
+			base := r.Commit("traveller v2")
+			r.Write("personas/traveller.yaml", strings.Replace(strings.Replace(travellerYAML, "insistent with each", "insistent with every", 1),
 				"  category: travel\n", "  category: travel\n  urgency: high\n", 1))
-			r.commit("retag traveller")
+			r.Commit("retag traveller")
 			return base
 		},
 	},
 	{
 		name: "deleted",
 		build: func(r *diffRepo) string {
-			r.write("personas/traveller.yaml", travellerYAML)
-			r.write("personas/retiree.yaml", retireeYAML)
-			base := r.commit("add traveller and retiree")
-			r.remove("personas/traveller.yaml")
-			r.commit("delete traveller")
+			r.Write("personas/traveller.yaml", travellerYAML)
+			r.Write("personas/retiree.yaml", retireeYAML)
+			base := r.Commit("add traveller and retiree")
+			r.Remove("personas/traveller.yaml")
+			r.Commit("delete traveller")
 			return base
 		},
 	},
 	{
 		name: "renamed",
 		build: func(r *diffRepo) string {
-			r.write("personas/traveller.yaml", travellerYAML)
-			base := r.commit("add traveller")
-			if err := os.MkdirAll(filepath.Join(r.dir, "personas", "travel"), 0o755); err != nil {
-				r.t.Fatal(err)
+			r.Write("personas/traveller.yaml", travellerYAML)
+			base := r.Commit("add traveller")
+			if err := os.MkdirAll(filepath.Join(r.Dir, "personas", "travel"), 0o755); err != nil {
+				r.T.Fatal(err)
 			}
-			r.git("mv", "personas/traveller.yaml", "personas/travel/stranded-traveller.yaml")
-			r.commit("move traveller")
+			r.Git("mv", "personas/traveller.yaml", "personas/travel/stranded-traveller.yaml")
+			r.Commit("move traveller")
 			return base
 		},
 	},
 	{
 		name: "restored",
 		build: func(r *diffRepo) string {
-			r.write("personas/retiree.yaml", retireeYAML)
-			r.commit("add retiree")
-			r.remove("personas/retiree.yaml")
-			base := r.commit("delete retiree")
-			r.write("personas/retiree.yaml", strings.Replace(retireeYAML, "within three messages", "within two messages", 1))
-			r.commit("restore retiree")
+			r.Write("personas/retiree.yaml", retireeYAML)
+			r.Commit("add retiree")
+			r.Remove("personas/retiree.yaml")
+			base := r.Commit("delete retiree")
+			r.Write("personas/retiree.yaml", strings.Replace(retireeYAML, "within three messages", "within two messages", 1))
+			r.Commit("restore retiree")
 			return base
 		},
 	},
 	{
 		name: "problems",
 		build: func(r *diffRepo) string {
-			r.write("personas/confused.yaml", confusedYAML)
-			r.write("personas/old-broken.yaml", "id: 6650c0ffee0000000000a1ff\nname: Old Broken\nrole: [unclosed\n")
-			base := r.commit("confused, and a file already broken")
-			r.write("personas/new-broken.yaml", "id: 6650c0ffee0000000000a1fe\nname: New Broken\nrole: customer\nrol: typo\nbackground: x\n")
-			r.write("unit_tests/dangling.yaml", "persona_id: 6650c0ffee0000000000a1fd\nname: Dangling\n")
-			r.commit("two new problems")
+			r.Write("personas/confused.yaml", confusedYAML)
+			r.Write("personas/old-broken.yaml", "id: 6650c0ffee0000000000a1ff\nname: Old Broken\nrole: [unclosed\n")
+			base := r.Commit("confused, and a file already broken")
+			r.Write("personas/new-broken.yaml", "id: 6650c0ffee0000000000a1fe\nname: New Broken\nrole: customer\nrol: typo\nbackground: x\n")
+			r.Write("unit_tests/dangling.yaml", "persona_id: 6650c0ffee0000000000a1fd\nname: Dangling\n")
+			r.Commit("two new problems")
 			return base
 		},
 	},
 	{
 		name: "mixed",
 		build: func(r *diffRepo) string {
-			r.write("personas/confused.yaml", confusedYAML)
-			r.write("personas/traveller.yaml", travellerYAML)
-			r.write("personas/retiree.yaml", retireeYAML)
-			r.write("unit_tests/onboarding.yaml", confusedUnitTest)
-			base := r.commit("three personas")
-			r.write("personas/confused.yaml", strings.Replace(confusedYAML, "and gives up after", "and calls back after", 1))
-			r.remove("personas/retiree.yaml")
-			r.write("personas/pipe.yaml", pipeYAML)
-			if err := os.MkdirAll(filepath.Join(r.dir, "personas", "travel"), 0o755); err != nil {
-				r.t.Fatal(err)
+			r.Write("personas/confused.yaml", confusedYAML)
+			r.Write("personas/traveller.yaml", travellerYAML)
+			r.Write("personas/retiree.yaml", retireeYAML)
+			r.Write("unit_tests/onboarding.yaml", confusedUnitTest)
+			base := r.Commit("three personas")
+			r.Write("personas/confused.yaml", strings.Replace(confusedYAML, "and gives up after", "and calls back after", 1))
+			r.Remove("personas/retiree.yaml")
+			r.Write("personas/pipe.yaml", pipeYAML)
+			if err := os.MkdirAll(filepath.Join(r.Dir, "personas", "travel"), 0o755); err != nil {
+				r.T.Fatal(err)
 			}
-			r.git("mv", "personas/traveller.yaml", "personas/travel/traveller.yaml")
-			r.commit("edit, delete, create, move")
+			r.Git("mv", "personas/traveller.yaml", "personas/travel/traveller.yaml")
+			r.Commit("edit, delete, create, move")
 			return base
 		},
 	},
@@ -382,7 +321,7 @@ func TestDiffGolden(t *testing.T) {
 			}
 			r := newDiffRepo(t)
 			base := sc.build(r)
-			head := r.git("rev-parse", "HEAD")
+			head := r.Git("rev-parse", "HEAD")
 			text := r.mustDiff(base, "HEAD", "--color", "never")
 			md := r.mustDiff(base, "HEAD", "--format", "markdown")
 			checkGolden(t, sc.name+".txt", normalize(text, base, head))
@@ -398,7 +337,7 @@ func TestDiffGolden(t *testing.T) {
 func TestDiffJSON(t *testing.T) {
 	r := newDiffRepo(t)
 	base := buildScenario(t, r, "mixed")
-	head := r.git("rev-parse", "HEAD")
+	head := r.Git("rev-parse", "HEAD")
 	out := r.mustDiff(base, head, "--format", "json")
 
 	var doc map[string]json.RawMessage
@@ -524,17 +463,17 @@ func diffJSON(t *testing.T, r *diffRepo, args ...string) (base, head string, ids
 // changes made on main after the branch point are not shown.
 func TestDiffRange(t *testing.T) {
 	r := newDiffRepo(t)
-	r.write("personas/confused.yaml", confusedYAML)
-	r.write("personas/traveller.yaml", travellerYAML)
-	fork := r.commit("two personas")
-	r.git("checkout", "--quiet", "-b", "feature")
-	r.write("personas/confused.yaml", strings.Replace(confusedYAML, "role: patient", "role: customer", 1))
-	feature := r.commit("feature: change confused")
-	r.git("checkout", "--quiet", "main")
-	r.remove("personas/traveller.yaml")
-	r.write("personas/retiree.yaml", retireeYAML)
-	mainHead := r.commit("main moves on")
-	r.git("checkout", "--quiet", "feature")
+	r.Write("personas/confused.yaml", confusedYAML)
+	r.Write("personas/traveller.yaml", travellerYAML)
+	fork := r.Commit("two personas")
+	r.Git("checkout", "--quiet", "-b", "feature")
+	r.Write("personas/confused.yaml", strings.Replace(confusedYAML, "role: patient", "role: customer", 1))
+	feature := r.Commit("feature: change confused")
+	r.Git("checkout", "--quiet", "main")
+	r.Remove("personas/traveller.yaml")
+	r.Write("personas/retiree.yaml", retireeYAML)
+	mainHead := r.Commit("main moves on")
+	r.Git("checkout", "--quiet", "feature")
 
 	cases := []struct {
 		name       string
@@ -584,13 +523,13 @@ func TestDiffRange(t *testing.T) {
 // compared with the empty registry, and the header says so.
 func TestDiffNoMergeBase(t *testing.T) {
 	r := newDiffRepo(t)
-	r.write("personas/traveller.yaml", travellerYAML)
-	r.commit("main")
-	r.git("checkout", "--quiet", "--orphan", "other")
-	r.git("rm", "-r", "--quiet", "--cached", ".")
-	r.remove("personas/traveller.yaml")
-	r.write("personas/retiree.yaml", retireeYAML)
-	r.commit("unrelated history")
+	r.Write("personas/traveller.yaml", travellerYAML)
+	r.Commit("main")
+	r.Git("checkout", "--quiet", "--orphan", "other")
+	r.Git("rm", "-r", "--quiet", "--cached", ".")
+	r.Remove("personas/traveller.yaml")
+	r.Write("personas/retiree.yaml", retireeYAML)
+	r.Commit("unrelated history")
 	_, _, ids := diffJSON(t, r)
 	if want := []string{"6650c0ffee0000000000a103:created"}; !slices.Equal(ids, want) {
 		t.Errorf("personas = %q, want %q", ids, want)
@@ -605,16 +544,16 @@ func TestDiffNoMergeBase(t *testing.T) {
 // TestDiffWorktree: --worktree compares HEAD (or BASE) with uncommitted files.
 func TestDiffWorktree(t *testing.T) {
 	r := newDiffRepo(t)
-	r.write("personas/confused.yaml", confusedYAML)
-	first := r.commit("confused")
-	r.write("personas/traveller.yaml", travellerYAML)
-	head := r.commit("traveller")
+	r.Write("personas/confused.yaml", confusedYAML)
+	first := r.Commit("confused")
+	r.Write("personas/traveller.yaml", travellerYAML)
+	head := r.Commit("traveller")
 
 	if out := r.mustDiff("--worktree", "--color", "never"); !strings.Contains(out, ": 0 persona(s) differ") {
 		t.Errorf("clean worktree: %s", out)
 	}
-	r.write("personas/confused.yaml", strings.Replace(confusedYAML, "numbered steps", "illustrated steps", 1))
-	r.write("personas/retiree.yaml", retireeYAML) // untracked
+	r.Write("personas/confused.yaml", strings.Replace(confusedYAML, "numbered steps", "illustrated steps", 1))
+	r.Write("personas/retiree.yaml", retireeYAML) // untracked
 
 	base, h, ids := diffJSON(t, r, "--worktree")
 	if base != head || h != "worktree" {
@@ -649,14 +588,14 @@ func TestDiffWorktree(t *testing.T) {
 // problems), 0 otherwise; without it the exit is 0 either way.
 func TestDiffExitCode(t *testing.T) {
 	r := newDiffRepo(t)
-	r.write("personas/confused.yaml", confusedYAML)
-	c1 := r.commit("confused")
-	r.write("personas/confused.yaml", strings.Replace(confusedYAML, "plan: basic", "plan: gold", 1))
-	c2 := r.commit("gold plan")
-	r.write("personas/broken.yaml", "id: [\n")
-	c3 := r.commit("only a problem")
-	r.write("README.md", "x\n")
-	c4 := r.commit("no persona change")
+	r.Write("personas/confused.yaml", confusedYAML)
+	c1 := r.Commit("confused")
+	r.Write("personas/confused.yaml", strings.Replace(confusedYAML, "plan: basic", "plan: gold", 1))
+	c2 := r.Commit("gold plan")
+	r.Write("personas/broken.yaml", "id: [\n")
+	c3 := r.Commit("only a problem")
+	r.Write("README.md", "x\n")
+	c4 := r.Commit("no persona change")
 
 	cases := []struct {
 		name string
@@ -687,8 +626,8 @@ func TestDiffExitCode(t *testing.T) {
 		})
 	}
 	t.Run("worktree edit, --exit-code", func(t *testing.T) {
-		r.write("personas/confused.yaml", confusedYAML)
-		t.Cleanup(func() { r.git("checkout", "--", "personas/confused.yaml") })
+		r.Write("personas/confused.yaml", confusedYAML)
+		t.Cleanup(func() { r.Git("checkout", "--", "personas/confused.yaml") })
 		if code, _, _ := r.personas("diff", "--worktree", "--exit-code"); code != 1 {
 			t.Errorf("exit %d, want 1", code)
 		}
@@ -698,8 +637,8 @@ func TestDiffExitCode(t *testing.T) {
 // TestDiffErrors: usage and revision errors exit 2 with a message naming the cause.
 func TestDiffErrors(t *testing.T) {
 	r := newDiffRepo(t)
-	r.write("personas/confused.yaml", confusedYAML)
-	r.commit("confused")
+	r.Write("personas/confused.yaml", confusedYAML)
+	r.Commit("confused")
 	cases := []struct {
 		name string
 		args []string
@@ -734,10 +673,10 @@ func TestDiffErrors(t *testing.T) {
 // with ANSI codes; never and auto (output is not a terminal) do not.
 func TestDiffColor(t *testing.T) {
 	r := newDiffRepo(t)
-	r.write("personas/confused.yaml", confusedYAML)
-	base := r.commit("confused")
-	r.write("personas/confused.yaml", strings.Replace(confusedYAML, "numbered steps", "illustrated steps", 1))
-	r.commit("edit")
+	r.Write("personas/confused.yaml", confusedYAML)
+	base := r.Commit("confused")
+	r.Write("personas/confused.yaml", strings.Replace(confusedYAML, "numbered steps", "illustrated steps", 1))
+	r.Commit("edit")
 
 	out := r.mustDiff(base, "--color", "always")
 	for _, want := range []string{

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -20,15 +21,25 @@ func init() {
 	extraCommands = append(extraCommands, newExportCmd, newLogCmd, newShowCmd)
 }
 
-// openSnapshot reads the branch's history into a snapshot (using the cache).
-func openSnapshot(ctx context.Context, g *globalFlags) (*registry.Snapshot, error) {
+// openSnapshot reads the branch's history into a snapshot (using the cache),
+// with a progress bar on stderr when it is a terminal.
+func openSnapshot(cmd *cobra.Command, g *globalFlags) (*registry.Snapshot, error) {
+	return openSnapshotTo(cmd.Context(), cmd.ErrOrStderr(), g)
+}
+
+// openSnapshotTo is openSnapshot with the history walk's progress shown on
+// stderr when it is a terminal.
+func openSnapshotTo(ctx context.Context, stderr io.Writer, g *globalFlags) (*registry.Snapshot, error) {
+	bar := newProgressBar(stderr)
 	reg, err := registry.Open(registry.Options{Repo: g.repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Progress: bar.progressFunc()})
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	defer reg.Close()
 	snap, err := reg.Refresh(ctx)
+	bar.finish()
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
@@ -45,7 +56,7 @@ func newExportCmd(g *globalFlags) *cobra.Command {
 			if format != "json" {
 				return usageError("--format %q: only json is supported", format)
 			}
-			snap, err := openSnapshot(cmd.Context(), g)
+			snap, err := openSnapshot(cmd, g)
 			if err != nil {
 				return err
 			}
@@ -73,7 +84,7 @@ func findPersona(snap *registry.Snapshot, idOrName string) (*registry.Persona, e
 
 // loadPersona indexes the branch and finds one persona by id or name.
 func loadPersona(cmd *cobra.Command, g *globalFlags, idOrName string) (*registry.Persona, error) {
-	snap, err := openSnapshot(cmd.Context(), g)
+	snap, err := openSnapshot(cmd, g)
 	if err != nil {
 		return nil, err
 	}

@@ -93,6 +93,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, extra := range extraCommands {
 		root.AddCommand(extra(g))
 	}
+	setVersionFlag(root)
+	addExamples(root)
 	return root
 }
 

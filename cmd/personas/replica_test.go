@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/personaregistry/personas/registry/gittest"
 )
 
 const (
@@ -68,19 +70,24 @@ type replicaFixture struct {
 	commits int
 }
 
-// replicaEnv is the environment of every process: no PERSONAS_* setting, no
-// git configuration of the user or the system, a fixed identity.
+// replicaIdentity makes the commits of the working clone.
+var replicaIdentity = gittest.Identity{Name: "Origin Author", Email: "origin@example.com"}
+
+// env is the environment of every process: no PERSONAS_* setting, no git
+// configuration of the user or the system, a fixed identity (gittest.Env).
 func (f *replicaFixture) env() []string {
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "PERSONAS_") ||
-			strings.HasPrefix(kv, "GORACE=") || strings.HasPrefix(kv, "XDG_CACHE_HOME=")
+	return f.envAt(time.Time{})
+}
+
+// envAt is env with commits dated when (zero: undated).
+func (f *replicaFixture) envAt(when time.Time) []string {
+	id := replicaIdentity
+	id.When = when
+	env := slices.DeleteFunc(gittest.Env(id), func(kv string) bool {
+		return strings.HasPrefix(kv, "PERSONAS_") || strings.HasPrefix(kv, "GORACE=") ||
+			strings.HasPrefix(kv, "XDG_CACHE_HOME=")
 	})
-	return append(env,
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Origin Author", "GIT_AUTHOR_EMAIL=origin@example.com",
-		"GIT_COMMITTER_NAME=Origin Author", "GIT_COMMITTER_EMAIL=origin@example.com",
-		"GORACE=atexit_sleep_ms=0", "XDG_CACHE_HOME="+f.Cache,
-	)
+	return append(env, "GORACE=atexit_sleep_ms=0", "XDG_CACHE_HOME="+f.Cache)
 }
 
 // git runs git in dir with a fixed date per commit and returns its trimmed
@@ -95,15 +102,7 @@ func (f *replicaFixture) git(dir string, args ...string) string {
 }
 
 func (f *replicaFixture) tryGit(dir string, args ...string) (string, error) {
-	date := fmt.Sprintf("%d +0000", 1717200000+60*f.commits)
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(f.env(), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return gittest.Try(dir, f.envAt(time.Unix(1717200000+60*int64(f.commits), 0).UTC()), "", args...)
 }
 
 // replicaID is the id of the i-th persona of the test.
@@ -117,13 +116,7 @@ func replicaYAML(i int, name, background string) string {
 // writeFile writes a file of the working clone.
 func (f *replicaFixture) writeFile(path, content string) {
 	f.t.Helper()
-	full := filepath.Join(f.Work, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
+	gittest.WriteFile(f.t, f.Work, path, content)
 }
 
 // commitAll commits the working clone and returns the commit.
@@ -476,21 +469,6 @@ func replicaWait(timeout time.Duration, cond func() bool) (time.Duration, bool) 
 	}
 }
 
-// packFiles lists the pack files of a clone (os.SameFile compares them).
-func replicaPacks(t *testing.T, dir string) map[string]os.FileInfo {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack"))
-	out := map[string]os.FileInfo{}
-	for _, f := range files {
-		info, err := os.Stat(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = info
-	}
-	return out
-}
-
 // checkNotAhead asserts that every replica's local main is a commit of
 // origin's main (never ahead of the remote).
 func (f *replicaFixture) checkNotAhead(t *testing.T, reps []*replicaProc) {
@@ -507,11 +485,11 @@ func (f *replicaFixture) checkNotAhead(t *testing.T, reps []*replicaProc) {
 	}
 }
 
-// replicaRaceBug is the bug of registry/remote.go that concurrent writes
+// replicaRaceBug is the bug of registry/gitdb/remote.go that concurrent writes
 // through several replicas hit (see registry/remote_test.go).
 const replicaRaceBug = "regression: a push that passes go-git's lease check but loses the race inside git-receive-pack " +
 	"(another replica moved main in between) is answered 503 \"command error on refs/heads/main: failed to update ref\" " +
-	"instead of being fetched, rebuilt and retried: registry/remote.go push must return errRefMoved for it"
+	"instead of being fetched, rebuilt and retried: registry/gitdb/remote.go Push must return ErrRefMoved for it"
 
 // ---------------------------------------------------------------------------
 // the test
@@ -670,7 +648,7 @@ func TestReplicas(t *testing.T) {
 		packs := make([]map[string]os.FileInfo, len(reps))
 		for i, r := range reps {
 			r.stop(t)
-			packs[i] = replicaPacks(t, r.CloneDir)
+			packs[i] = gittest.Packs(t, r.CloneDir)
 			if len(packs[i]) == 0 {
 				t.Fatalf("%s: no pack file in %s", r.name, r.CloneDir)
 			}
@@ -687,7 +665,7 @@ func TestReplicas(t *testing.T) {
 			if _, ok := replicaWait(30*time.Second, func() bool { return nr.serves(replicaID(11)) }); !ok {
 				t.Errorf("%s does not serve the commit pushed while it was down (head %s, want %s)", nr.name, nr.head(), commit)
 			}
-			after := replicaPacks(t, nr.CloneDir)
+			after := gittest.Packs(t, nr.CloneDir)
 			for name, info := range packs[i] {
 				if a, ok := after[name]; !ok || !os.SameFile(a, info) {
 					t.Errorf("%s: pack %s of the clone is gone or replaced: the clone was not reused", nr.name, name)

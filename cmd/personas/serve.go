@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -22,6 +23,9 @@ func init() {
 	extraCommands = append(extraCommands, newServeCmd, newTokenCmd)
 }
 
+// serveProgressEvery is how often serve logs the progress of a long index.
+const serveProgressEvery = 5 * time.Second
+
 type serveOptions struct {
 	addr                string
 	tokens              string
@@ -38,10 +42,14 @@ type serveOptions struct {
 	previewRefs         int
 	previewMemory       int64
 	checkpoints         int
+	responseCacheBytes  byteSize
+	personaCacheBytes   byteSize
+	memoryLimit         string
+	webURL              string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
-	o := &serveOptions{}
+	o := &serveOptions{responseCacheBytes: server.DefaultCacheBytes, personaCacheBytes: server.DefaultCacheBytes}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve Amigo's persona API from the repository, following the branch",
@@ -68,8 +76,20 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.IntVar(&o.previewRefs, "preview-refs", registry.DefaultPreviewRefs, "ref snapshots kept for /ref/{ref}/ previews (least recently used go first; negative: none kept)")
 	f.Int64Var(&o.previewMemory, "preview-memory", registry.DefaultPreviewBytes, "estimated bytes the kept ref snapshots may use in all")
 	f.IntVar(&o.checkpoints, "checkpoints", registry.DefaultCheckpoints, "states of the branch kept to build ref previews from (negative: none)")
+	f.StringVar(&o.webURL, "web-url", "", "where the repository is browsed on its git host (e.g. https://github.com/org/personas): the pages link commits there")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests a second allowed per token (0: unlimited); beyond it 429 with Retry-After")
+	f.Var(&o.responseCacheBytes, "response-cache-bytes", "byte budget of the cache of encoded read responses, least recently used evicted first (0: off)")
+	f.Var(&o.personaCacheBytes, "persona-cache-bytes", "byte budget of the cache of encoded personas (0: off)")
+	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime: a size (e.g. 900MiB), off, or auto: GOMEMLIMIT if set, else 90% of the container's memory limit")
 	return cmd
+}
+
+// cacheBytes turns a cache flag into the server's budget (0 there is the default).
+func cacheBytes(b byteSize) int64 {
+	if b <= 0 {
+		return -1
+	}
+	return int64(b)
 }
 
 func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
@@ -78,6 +98,18 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 	}
 	log := slog.New(handler)
+	build := readBuild()
+	log.Info("starting personas", "version", build.Version, "revision", build.Revision, "vcs_time", build.VCSTime,
+		"modified", build.Modified, "go_version", build.GoVersion, "platform", build.Platform)
+	limit, source, err := memoryLimit(o.memoryLimit, os.Getenv, cgroupMemoryLimit)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if limit = setMemoryLimit(limit); limit == math.MaxInt64 {
+		log.Info("no soft memory limit", "why", source)
+	} else {
+		log.Info("soft memory limit", "bytes", limit, "from", source)
+	}
 	repo := g.repo
 	if o.remote != "" {
 		dir := o.cloneDir
@@ -92,8 +124,9 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		}
 		repo = dir
 	}
+	progress := &progressLogger{log: log, interval: serveProgressEvery, now: time.Now}
 	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
-		PollInterval: o.pollInterval, Logger: log, Remote: o.remote,
+		PollInterval: o.pollInterval, Logger: log, Remote: o.remote, Progress: progress.update,
 		PreviewRefs: o.previewRefs, PreviewBytes: o.previewMemory, Checkpoints: o.checkpoints})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -101,7 +134,8 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	defer reg.Close()
 	cfg := server.Config{Registry: reg, Org: g.org, Logger: log, ReadOnly: o.readOnly,
 		RequireAuthForReads: o.requireAuthForReads, RedactSensitive: o.redactSensitive, RateLimit: o.rateLimit,
-		WebhookSecret: o.webhookSecret}
+		WebhookSecret: o.webhookSecret, ResponseCacheBytes: cacheBytes(o.responseCacheBytes),
+		PersonaCacheBytes: cacheBytes(o.personaCacheBytes), WebURL: o.webURL, Build: build}
 	if o.remote != "" {
 		cfg.OnPush = func() {
 			reg.ExpireFetchedRefs() // a pull request's ref moved: fetch it again on its next request
@@ -118,6 +152,13 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	srv := server.New(cfg)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Auth != nil {
+		if err := cfg.Auth.Watch(ctx); err != nil {
+			log.Warn("tokens file changes will only be picked up on SIGHUP", "err", err)
+		}
+		defer cfg.Auth.Close()
+		reloadOnHangup(ctx, cfg.Auth)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "repo", g.repo, "branch", g.branch, "org", g.org)
@@ -167,6 +208,7 @@ func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions
 		if warn != "" {
 			log.Warn(warn)
 		}
+		auth.SetLogger(log)
 		cfg.Auth = auth
 	} else {
 		reasons = append(reasons, "no --tokens file")
@@ -181,32 +223,19 @@ func configureWrites(cfg *server.Config, reg *registry.Registry, o *serveOptions
 	return nil
 }
 
-func newTokenCmd(g *globalFlags) *cobra.Command {
-	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
-	var file, user, name string
-	var perms []string
-	add := &cobra.Command{
-		Use:   "add --tokens FILE --org O --user EMAIL --name NAME --permission P...",
-		Short: "Create a token; print it once and store only its SHA-256",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return usageError("--tokens FILE is required")
+// reloadOnHangup rereads the tokens file on each SIGHUP until ctx ends.
+func reloadOnHangup(ctx context.Context, auth *server.Auth) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = auth.Reload(true)
 			}
-			secret, err := server.AddToken(file, server.Token{Name: name, Org: g.org, User: user, Permissions: perms})
-			if err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %q for %s in org %s stored in %s; it is shown only now\n", name, user, g.org, file)
-			return nil
-		},
-	}
-	f := add.Flags()
-	f.StringVar(&file, "tokens", "", "tokens file (created with mode 0600)")
-	f.StringVar(&user, "user", "", "user email: the author of the commits this token makes")
-	f.StringVar(&name, "name", "", "token name")
-	f.StringArrayVar(&perms, "permission", nil, "permission (repeatable): "+strings.Join(server.KnownPermissions, ", "))
-	tok.AddCommand(add)
-	return tok
+		}
+	}()
 }

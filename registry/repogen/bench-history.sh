@@ -1,49 +1,73 @@
 #!/usr/bin/env bash
-# Measures the history walk against git itself on a generated repository:
-#   1. git log --first-parent --raw --no-abbrev --no-renames -m, plus
-#      git cat-file --batch of every changed blob (what any indexer must read);
-#   2. a cold `personas export` (no snapshot cache);
-#   3. a restart with the cache after one more commit.
-# Usage: registry/repogen/bench-history.sh [PERSONAS] [COMMITS]   (default 10000 100000)
+# Measures the history walk against git itself on generated repositories, the
+# two alternated round by round in one run so that a busy machine slows both:
+#   - C git: git log --first-parent --raw --no-abbrev --no-renames -m, plus
+#     git cat-file --batch of every changed blob (what any indexer must read);
+#   - ours: a cold `personas export` (no snapshot cache);
+#   - a restart with the cache after one more commit.
+# Seconds are the median of the rounds; peak RSS (GNU time's %M, the
+# "Maximum resident set size" of time -v) the largest of them.
+# Usage: registry/repogen/bench-history.sh [PERSONASxCOMMITS …]
+#   (default: 2000x20000 10000x100000; BENCH_ROUNDS=3; BENCH_REPO=dir measures
+#   that repository instead, with the sizes ignored)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-personas=${1:-10000}
-commits=${2:-100000}
-repo=${BENCH_REPO:-${TMPDIR:-/tmp}/personas-bench-${personas}x${commits}.git}
+rounds=${BENCH_ROUNDS:-3}
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(2000x20000 10000x100000)
+[ -z "${BENCH_REPO:-}" ] || sizes=(custom)
 go build -o bin/personas ./cmd/personas
-if [ ! -f "$repo/refs/heads/main" ] && ! grep -q refs/heads/main "$repo/packed-refs" 2>/dev/null; then
-  rm -rf "$repo"
-  echo "generating $repo ($personas personas, $commits first-parent commits)…"
-  go run ./registry/repogen/genrepo -personas "$personas" -commits "$commits" -seed 1 -out "$repo"
-fi
-secs() { local s=$1 e=$2; awk -v s="$s" -v e="$e" 'BEGIN{printf "%.2f", e-s}'; }
-now() { date +%s.%N; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-echo "repository: $repo ($(du -sh "$repo" | cut -f1))"
-t0=$(now)
-git -C "$repo" log --first-parent --raw --no-abbrev --no-renames -m --format=%H main \
-  | awk '/^:/ && $4 !~ /^0+$/ {print $4}' \
-  | git -C "$repo" cat-file --batch > /dev/null
-t1=$(now)
-git_time=$(secs "$t0" "$t1")
+# timed NAME CMD…: runs CMD under GNU time, appends "seconds kB" to $tmp/NAME
+timed() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$tmp/one" "$@" > /dev/null
+  cat "$tmp/one" >> "$tmp/$name"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+maxof() { sort -n | tail -1; }
 
-rm -rf "$repo/personas-cache"
-t0=$(now)
-/usr/bin/time -f "%M" -o /tmp/personas-bench-rss ./bin/personas export --repo "$repo" > /dev/null
-t1=$(now)
-cold=$(secs "$t0" "$t1"); cold_rss=$(cat /tmp/personas-bench-rss)
-
-# one more commit on top, then a restart that reads the cache
-tree=$(git -C "$repo" rev-parse main^{tree})
-new=$(git -C "$repo" -c user.name=bench -c user.email=bench@example.com commit-tree "$tree" -p main -m "bench: empty commit")
-git -C "$repo" update-ref refs/heads/main "$new"
-t0=$(now)
-/usr/bin/time -f "%M" -o /tmp/personas-bench-rss ./bin/personas export --repo "$repo" > /dev/null
-t1=$(now)
-warm=$(secs "$t0" "$t1"); warm_rss=$(cat /tmp/personas-bench-rss)
-
-printf '\n%-58s %8s %10s\n' "step" "seconds" "peak RSS"
-printf '%-58s %8s %10s\n' "git log --first-parent --raw -m + cat-file --batch" "$git_time" "-"
-printf '%-58s %8s %8sMB\n' "personas export, cold (no cache)" "$cold" "$((cold_rss/1024))"
-printf '%-58s %8s %8sMB\n' "personas export, restart with cache (+1 commit)" "$warm" "$((warm_rss/1024))"
-awk -v c="$cold" -v g="$git_time" -v w="$warm" 'BEGIN{printf "\ncold / git = %.2fx (target ≤ 2x); restart / cold = %.2f (target < 0.25)\n", c/g, w/c}'
+rows=()
+for size in "${sizes[@]}"; do
+  if [ "$size" = custom ]; then
+    repo=$BENCH_REPO; label=$(basename "$repo")
+  else
+    personas=${size%x*}; commits=${size#*x}
+    repo=${TMPDIR:-/tmp}/personas-bench-${personas}x${commits}.git
+    label="$personas personas × $commits commits"
+    if [ ! -f "$repo/refs/heads/main" ] && ! grep -q refs/heads/main "$repo/packed-refs" 2>/dev/null; then
+      rm -rf "$repo"
+      echo "generating $repo…" >&2
+      go run ./registry/repogen/genrepo -personas "$personas" -commits "$commits" -seed 1 -out "$repo" >&2
+    fi
+  fi
+  echo "$label: $repo ($(du -sh "$repo" | cut -f1)), $rounds rounds" >&2
+  rm -f "$tmp"/git "$tmp"/cold "$tmp"/warm
+  main=$(git -C "$repo" rev-parse main)
+  for i in $(seq "$rounds"); do
+    timed git bash -c "git -C '$repo' log --first-parent --raw --no-abbrev --no-renames -m --format=%H main \
+      | awk '/^:/ && \$4 !~ /^0+\$/ {print \$4}' | git -C '$repo' cat-file --batch"
+    rm -rf "$repo/personas-cache"
+    timed cold ./bin/personas export --repo "$repo"
+    # one more commit on top, then a restart that reads the cache
+    tree=$(git -C "$repo" rev-parse "$main^{tree}")
+    new=$(git -C "$repo" -c user.name=bench -c user.email=bench@example.com commit-tree "$tree" -p "$main" -m "bench: empty commit")
+    git -C "$repo" update-ref refs/heads/main "$new"
+    timed warm ./bin/personas export --repo "$repo"
+    git -C "$repo" update-ref refs/heads/main "$main"
+    echo "  round $i: git $(cut -d' ' -f1 < <(tail -1 "$tmp/git")) s, cold $(cut -d' ' -f1 < <(tail -1 "$tmp/cold")) s, restart $(cut -d' ' -f1 < <(tail -1 "$tmp/warm")) s" >&2
+  done
+  git_s=$(cut -d' ' -f1 "$tmp/git" | median); git_kb=$(cut -d' ' -f2 "$tmp/git" | maxof)
+  cold_s=$(cut -d' ' -f1 "$tmp/cold" | median); cold_kb=$(cut -d' ' -f2 "$tmp/cold" | maxof)
+  warm_s=$(cut -d' ' -f1 "$tmp/warm" | median); warm_kb=$(cut -d' ' -f2 "$tmp/warm" | maxof)
+  rows+=("$(printf '| cold `personas export`, %s | %s s, peak RSS %d MB | %s s, peak RSS %d MB | **%s×** |' \
+    "$label" "$cold_s" $((cold_kb/1024)) "$git_s" $((git_kb/1024)) "$(awk -v a="$cold_s" -v b="$git_s" 'BEGIN{printf "%.2f", a/b}')")")
+  rows+=("$(printf '| restart with the cache (+1 commit), %s | %s s, peak RSS %d MB | — | %s× cold |' \
+    "$label" "$warm_s" $((warm_kb/1024)) "$(awk -v a="$warm_s" -v b="$cold_s" 'BEGIN{printf "%.2f", a/b}')")")
+done
+echo
+echo "| work | ours | C git (log --raw + cat-file --batch) | ratio |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

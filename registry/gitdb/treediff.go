@@ -1,4 +1,4 @@
-package registry
+package gitdb
 
 import (
 	"bytes"
@@ -11,9 +11,10 @@ import (
 
 // Git file modes as they appear in tree objects.
 const (
-	modeTree      = "40000"
-	modeSymlink   = "120000"
-	modeSubmodule = "160000"
+	ModeTree      = "40000"
+	ModeFile      = "100644"
+	ModeSymlink   = "120000"
+	ModeSubmodule = "160000"
 )
 
 // treeEntry is one entry of a raw tree object; name and hash point into the
@@ -24,7 +25,7 @@ type treeEntry struct {
 	hash []byte // 20 bytes
 }
 
-func (e *treeEntry) isDir() bool { return string(e.mode) == modeTree }
+func (e *treeEntry) isDir() bool { return string(e.mode) == ModeTree }
 
 // treeIter walks the entries of a raw tree object in order.
 type treeIter struct{ data []byte }
@@ -72,35 +73,39 @@ func nextChar(e *treeEntry, n int) int {
 	return 0
 }
 
-// fileChange is one changed file between two trees. A zero hash means absent.
-type fileChange struct {
+// Change is one changed file between two trees. A zero hash means absent
+// (an added or a removed file); modes are as in tree objects (ModeFile …).
+type Change struct {
 	Path    string
-	OldHash plumbing.Hash
-	NewHash plumbing.Hash
+	OldHash Hash
+	NewHash Hash
 	OldMode string
 	NewMode string
 }
 
-// treeReader loads raw trees, keeping those of the previous commit so that
-// diffing a commit against its parent decodes each tree once.
-type treeReader struct {
-	store *gitStore
-	prev  map[plumbing.Hash][]byte
-	cur   map[plumbing.Hash][]byte
+// TreeReader diffs trees, keeping the trees of the previous commit so that
+// diffing each commit of a walk against its parent reads each tree once. Like
+// its Repo, it is owned by one goroutine; several TreeReaders of one Repo may
+// read at once.
+type TreeReader struct {
+	repo *Repo
+	prev map[Hash][]byte
+	cur  map[Hash][]byte
 }
 
-func newTreeReader(s *gitStore) *treeReader {
-	return &treeReader{store: s, prev: map[plumbing.Hash][]byte{}, cur: map[plumbing.Hash][]byte{}}
+// NewTreeReader returns a TreeReader of the trees of repo.
+func NewTreeReader(repo *Repo) *TreeReader {
+	return &TreeReader{repo: repo, prev: map[Hash][]byte{}, cur: map[Hash][]byte{}}
 }
 
-// nextCommit rotates the cache: the trees read for this commit become the
+// NextCommit rotates the cache: the trees read for this commit become the
 // parent trees of the next.
-func (r *treeReader) nextCommit() {
+func (r *TreeReader) NextCommit() {
 	r.prev, r.cur = r.cur, r.prev
 	clear(r.cur)
 }
 
-func (r *treeReader) tree(h plumbing.Hash) ([]byte, error) {
+func (r *TreeReader) tree(h Hash) ([]byte, error) {
 	if h.IsZero() {
 		return nil, nil
 	}
@@ -110,7 +115,7 @@ func (r *treeReader) tree(h plumbing.Hash) ([]byte, error) {
 	t, ok := r.prev[h]
 	if !ok {
 		var err error
-		if t, err = r.store.readRaw(h, plumbing.TreeObject, 0); err != nil {
+		if t, err = r.repo.readRaw(h, plumbing.TreeObject, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -118,8 +123,8 @@ func (r *treeReader) tree(h plumbing.Hash) ([]byte, error) {
 	return t, nil
 }
 
-// subtree returns the hash of the tree at dir ("a/b") below root, or zero.
-func (r *treeReader) subtree(root plumbing.Hash, dir string) (plumbing.Hash, error) {
+// Subtree returns the hash of the tree at dir ("a/b") below root, or zero.
+func (r *TreeReader) Subtree(root Hash, dir string) (Hash, error) {
 	h := root
 	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
 		if part == "" || part == "." || h.IsZero() {
@@ -127,14 +132,14 @@ func (r *treeReader) subtree(root plumbing.Hash, dir string) (plumbing.Hash, err
 		}
 		data, err := r.tree(h)
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return ZeroHash, err
 		}
-		h = plumbing.ZeroHash
+		h = ZeroHash
 		it := treeIter{data}
 		for {
 			e, ok, err := it.next()
 			if err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+				return ZeroHash, fmt.Errorf("tree %s: %w", h, err)
 			}
 			if !ok {
 				break
@@ -148,10 +153,10 @@ func (r *treeReader) subtree(root plumbing.Hash, dir string) (plumbing.Hash, err
 	return h, nil
 }
 
-// diff appends to out the files that differ between trees a and b (either
+// Diff appends to out the files that differ between trees a and b (either
 // may be zero), with paths prefixed by prefix. Subtrees with equal hashes
 // are skipped without being read.
-func (r *treeReader) diff(a, b plumbing.Hash, prefix string, out []fileChange) ([]fileChange, error) {
+func (r *TreeReader) Diff(a, b Hash, prefix string, out []Change) ([]Change, error) {
 	if a == b {
 		return out, nil
 	}
@@ -229,30 +234,30 @@ func entryLen(data []byte) int {
 }
 
 // side records an entry present on one side only: removed (old) or added.
-func (r *treeReader) side(e *treeEntry, prefix string, old bool, out []fileChange) ([]fileChange, error) {
-	h := plumbing.Hash(e.hash)
+func (r *TreeReader) side(e *treeEntry, prefix string, old bool, out []Change) ([]Change, error) {
+	h := Hash(e.hash)
 	p := prefix + string(e.name)
 	if e.isDir() {
 		if old {
-			return r.diff(h, plumbing.ZeroHash, p+"/", out)
+			return r.Diff(h, ZeroHash, p+"/", out)
 		}
-		return r.diff(plumbing.ZeroHash, h, p+"/", out)
+		return r.Diff(ZeroHash, h, p+"/", out)
 	}
 	if old {
-		return append(out, fileChange{Path: p, OldHash: h, OldMode: string(e.mode)}), nil
+		return append(out, Change{Path: p, OldHash: h, OldMode: string(e.mode)}), nil
 	}
-	return append(out, fileChange{Path: p, NewHash: h, NewMode: string(e.mode)}), nil
+	return append(out, Change{Path: p, NewHash: h, NewMode: string(e.mode)}), nil
 }
 
 // pair compares two entries with the same name.
-func (r *treeReader) pair(a, b *treeEntry, prefix string, out []fileChange) ([]fileChange, error) {
+func (r *TreeReader) pair(a, b *treeEntry, prefix string, out []Change) ([]Change, error) {
 	if bytes.Equal(a.hash, b.hash) && bytes.Equal(a.mode, b.mode) {
 		return out, nil
 	}
 	p := prefix + string(a.name)
 	switch {
 	case a.isDir() && b.isDir():
-		return r.diff(plumbing.Hash(a.hash), plumbing.Hash(b.hash), p+"/", out)
+		return r.Diff(Hash(a.hash), Hash(b.hash), p+"/", out)
 	case a.isDir() || b.isDir():
 		out, err := r.side(a, prefix, true, out)
 		if err != nil {
@@ -260,6 +265,6 @@ func (r *treeReader) pair(a, b *treeEntry, prefix string, out []fileChange) ([]f
 		}
 		return r.side(b, prefix, false, out)
 	}
-	return append(out, fileChange{Path: p, OldHash: plumbing.Hash(a.hash), NewHash: plumbing.Hash(b.hash),
+	return append(out, Change{Path: p, OldHash: Hash(a.hash), NewHash: Hash(b.hash),
 		OldMode: string(a.mode), NewMode: string(b.mode)}), nil
 }

@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
+	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
 )
 
@@ -13,7 +12,7 @@ import (
 // the files at Head. Only the indexing goroutine touches it; the Personas it
 // holds are replaced, never changed, once published in a Snapshot.
 type indexState struct {
-	Head     plumbing.Hash
+	Head     gitdb.Hash
 	Personas map[string]*Persona        // by id, deleted ones included
 	Files    map[string]*fileState      // persona files at Head, by path
 	Units    map[string]*unitState      // unit-test files at Head, by path
@@ -23,7 +22,7 @@ type indexState struct {
 
 // fileState is one persona file at Head.
 type fileState struct {
-	Blob    plumbing.Hash
+	Blob    gitdb.Hash
 	Commit  string          // the commit that last changed the file
 	ID      string          // the persona the path is linked to ("" if never valid)
 	Valid   *schema.Persona // nil when the file is invalid
@@ -32,7 +31,7 @@ type fileState struct {
 
 // unitState is one unit-test file at Head.
 type unitState struct {
-	Blob      plumbing.Hash
+	Blob      gitdb.Hash
 	Commit    string
 	PersonaID string
 	Problem   *Problem
@@ -56,14 +55,14 @@ type parsedFile struct {
 
 // change is one changed file of a commit, with its parse.
 type change struct {
-	fileChange
+	gitdb.Change
 	unitTest bool
 	parsed   *parsedFile // nil for deletions
 }
 
 // applyCommit folds one first-parent commit into the state, applying the
 // history rules of DESIGN.md.
-func (s *indexState) applyCommit(ci *commitInfo, changes []change) {
+func (s *indexState) applyCommit(ci *gitdb.Commit, changes []change) {
 	affected := map[string]bool{}
 	for _, c := range changes {
 		if c.unitTest {
@@ -106,7 +105,7 @@ func (s *indexState) applyCommit(ci *commitInfo, changes []change) {
 	s.Commits++
 }
 
-func (s *indexState) applyUnitChange(ci *commitInfo, c change) {
+func (s *indexState) applyUnitChange(ci *gitdb.Commit, c change) {
 	if c.NewHash.IsZero() {
 		delete(s.Units, c.Path)
 		return
@@ -124,7 +123,7 @@ func (s *indexState) applyUnitChange(ci *commitInfo, c change) {
 	s.Units[c.Path] = u
 }
 
-func problemAt(path string, ci *commitInfo, f *schema.Finding) *Problem {
+func problemAt(path string, ci *gitdb.Commit, f *schema.Finding) *Problem {
 	p := &Problem{Path: path, Line: 1, Column: 1, Commit: ci.Hash.String(), Message: "invalid file"}
 	if f != nil {
 		p.Line, p.Column, p.Message = f.Line, f.Column, f.Message
@@ -169,7 +168,7 @@ func smallestPath(paths map[string]bool) string {
 }
 
 // resolve brings persona id up to date with its files after a commit.
-func (s *indexState) resolve(id string, ci *commitInfo) {
+func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 	cur := s.Personas[id]
 	if len(s.Links[id]) == 0 {
 		if cur != nil && !cur.IsDeleted {
@@ -222,13 +221,13 @@ func (s *indexState) resolve(id string, ci *commitInfo) {
 	s.Personas[id] = p
 }
 
-func (p *Persona) touch(ci *commitInfo) {
+func (p *Persona) touch(ci *gitdb.Commit) {
 	p.UpdatedAt, p.UpdatedBy, p.UpdatedCommit = ci.Time, ci.Author, ci.Hash.String()
 }
 
 // addVersion appends a version. Versions is shared with earlier clones; they
 // never read past their own length, so appending is safe.
-func (p *Persona) addVersion(ci *commitInfo, c Content) {
+func (p *Persona) addVersion(ci *gitdb.Commit, c Content) {
 	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.Hash.String(), Subject: ci.Subject,
 		CreatedAt: ci.Time, Creator: ci.Author, Content: c})
 }

@@ -1,4 +1,4 @@
-package registry
+package gitdb
 
 import (
 	"errors"
@@ -66,6 +66,8 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 	return out, nil
 }
 
+// deltaSize reads a size (a little-endian base-128 varint) from the start of
+// a delta and returns it with the rest of the delta.
 func deltaSize(d []byte) (int, []byte, bool) {
 	n := 0
 	for shift := 0; len(d) > 0 && shift < 63; shift += 7 {
