@@ -597,6 +597,14 @@ func startServer(t testing.TB, repo string, cfg server.Config, o serveOptions) *
 	if cfg.Org == "" {
 		cfg.Org = org
 	}
+	srv, url := serveOnLoopback(t, cfg)
+	return &testServer{URL: url, Reg: reg, Srv: srv}
+}
+
+// serveOnLoopback serves cfg on 127.0.0.1:0 until the test ends, then shuts
+// the server down gracefully; it returns the server and its base URL.
+func serveOnLoopback(t testing.TB, cfg server.Config) (*server.Server, string) {
+	t.Helper()
 	srv := server.New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -614,7 +622,7 @@ func startServer(t testing.TB, repo string, cfg server.Config, o serveOptions) *
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &testServer{URL: "http://" + ln.Addr().String(), Reg: reg, Srv: srv}
+	return srv, "http://" + ln.Addr().String()
 }
 
 // q builds a query string from pairs, escaping values (so "+name" is sent

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -40,24 +39,8 @@ func steadyRepo(t *testing.T, personas, commits int) string {
 func steadyServe(t *testing.T, reg *registry.Registry, cfg server.Config) string {
 	t.Helper()
 	cfg.Registry, cfg.Org = reg, org
-	srv := server.New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	_, url := serveOnLoopback(t, cfg)
+	return url
 }
 
 // randomRead is a read request of a random kind and parameters: lists
