@@ -48,9 +48,11 @@ func main() {
 
 // run executes the command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stopProfiles := startProfiles(stderr)
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.Execute()
+	stopProfiles()
 	if err == nil {
 		return exitOK
 	}
