@@ -91,8 +91,8 @@ var errNotPacked = errors.New("object not in a pack")
 // the cache: callers must not modify it.
 func (r *packReader) read(h Hash, limit int64) (plumbing.ObjectType, []byte, error) {
 	for i, p := range r.packs {
-		off, err := p.idx.FindOffset(toPlumbing(h))
-		if err != nil {
+		off, ok := findOffset(p.idx, h)
+		if !ok {
 			continue
 		}
 		if limit > 0 {
