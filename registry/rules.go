@@ -175,6 +175,7 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 			p := cur.clone()
 			p.IsDeleted = true
 			p.touch(ci)
+			p.noteUpdate(cur, ci)
 			s.Personas[id] = p
 		}
 		return
@@ -218,7 +219,49 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 	if changed {
 		p.touch(ci)
 	}
+	p.noteUpdate(cur, ci)
 	s.Personas[id] = p
+}
+
+// noteUpdate appends what ci changed of cur's name, role, tags, path or
+// deleted state to p.Updates, if anything. The list is copied, never
+// appended in place: other states (checkpoints, ref snapshots) share cur's.
+func (p *Persona) noteUpdate(cur *Persona, ci *gitdb.Commit) {
+	u := Update{Deleted: p.IsDeleted && !cur.IsDeleted, Restored: cur.IsDeleted && !p.IsDeleted}
+	if p.Name != cur.Name {
+		u.OldName, u.NewName = cur.Name, p.Name
+	}
+	if p.Role != cur.Role {
+		u.OldRole, u.NewRole = cur.Role, p.Role
+	}
+	if p.Path != cur.Path {
+		u.OldPath, u.NewPath = cur.Path, p.Path
+	}
+	if !tagsEqual(p.Tags, cur.Tags) {
+		u.TagsAdded, u.TagsRemoved = tagsOnlyIn(p.Tags, cur.Tags), tagsOnlyIn(cur.Tags, p.Tags)
+	}
+	if len(u.Kinds()) == 0 {
+		return
+	}
+	u.Commit, u.Subject, u.At, u.Author = ci.Hash.String(), ci.Subject, ci.Time, ci.Author
+	p.Updates = append(p.Updates[:len(p.Updates):len(p.Updates)], u)
+}
+
+// tagsOnlyIn lists the tags of a that b lacks or holds with another value,
+// as sorted "key:value" strings ("key:" for a null value).
+func tagsOnlyIn(a, b map[string]*string) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !eqPtr(v, w) {
+			s := k + ":"
+			if v != nil {
+				s += *v
+			}
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (p *Persona) touch(ci *gitdb.Commit) {
