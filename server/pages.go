@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v5"
 
@@ -48,6 +49,9 @@ func (s *Server) pageViewer(r *http.Request, token string) (*ui.Viewer, error) {
 		}
 		if !sc.all {
 			v.May = sc.allows // the same read scope the API applies
+			v.SeeProblem = func(pr registry.Problem) bool { // as visibleProblems filters them
+				return slices.ContainsFunc(sc.grants, func(g Grant) bool { return pathOnlyMatch(g, pr.Path) })
+			}
 		}
 	}
 	return v, nil

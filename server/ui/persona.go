@@ -77,10 +77,15 @@ func (u *UI) persona(req *request) error {
 // sensitiveOf shows a version's sensitive variables, or only their count
 // when the server redacts them from this viewer.
 func (u *UI) sensitiveOf(req *request, v *registry.Version) sensitive {
-	if u.cfg.RedactSensitive && (req.viewer == nil || !req.viewer.SeeSensitive) {
+	if u.redacts(req) {
 		return sensitive{Hidden: len(v.SensitiveUserVariables)}
 	}
 	return sensitive{Vars: v.SensitiveUserVariables}
+}
+
+// redacts says whether sensitive variables are hidden from the viewer.
+func (u *UI) redacts(req *request) bool {
+	return u.cfg.RedactSensitive && (req.viewer == nil || !req.viewer.SeeSensitive)
 }
 
 // timeline merges the versions and the updates, newest first; an update
