@@ -98,6 +98,24 @@ func TestChanges(t *testing.T) {
 		}
 	})
 
+	t.Run("scoped token", func(t *testing.T) {
+		nina, secret := token("nina", server.PermRead+" path=personas/nina.yaml")
+		scoped := serve(t, r.dir, server.Config{Auth: newAuth(nina), RequireAuthForReads: true})
+		want := apiDiff(t, scoped.URL, feature, "Authorization", "Bearer "+secret)
+		if !slices.Equal(want, []string{ninaID + " created"}) {
+			t.Fatalf("the API's diff for a token scoped to nina's file: %v", want)
+		}
+		status, _, body := get(t, scoped.URL+"/changes?ref="+url.QueryEscape(feature), "Cookie", "personas_token="+secret)
+		if status != http.StatusOK || !strings.Contains(body, `data-id="`+ninaID+`"`) || strings.Contains(body, danaID) {
+			t.Errorf("the changes page for a token scoped to nina's file: %d, want nina and not dana\n%s", status, body)
+		}
+		// the broken file is outside the scope: neither listed nor counted
+		status, _, body = get(t, scoped.URL+"/problems", "Cookie", "personas_token="+secret)
+		if status != http.StatusOK || strings.Contains(body, brokenPath) || !strings.Contains(body, `title="0 invalid files`) {
+			t.Errorf("the problems page for a token scoped to nina's file: %d, want no problem\n%s", status, body)
+		}
+	})
+
 	t.Run("browser", func(t *testing.T) {
 		tb := newTab(t)
 		tb.do(chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("form.refpick")))
