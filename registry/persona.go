@@ -32,6 +32,8 @@ type Persona struct {
 	// deletions and restores (oldest first). A commit that also made a
 	// version is listed here too when it changed one of those.
 	Updates []Update
+
+	owner uint64 // the line of states that may append to Versions and Updates in place
 }
 
 // Update is one commit's change to a persona's name, role, tags, path or

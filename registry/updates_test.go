@@ -109,3 +109,39 @@ func TestUpdatesOfRefAndBranchStayApart(t *testing.T) {
 		}
 	}
 }
+
+// The same for versions: a ref snapshot built from the served state keeps
+// its own version when the served branch makes another one on top of the
+// same versions.
+func TestVersionsOfRefAndBranchStayApart(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	for _, bg := range []string{"a", "b", "c"} { // three versions: a full slice would have room for one more
+		r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", bg))
+		r.Commit("background " + bg)
+	}
+	reg := openRegistry(t, r.Dir)
+	refresh(t, reg)
+	r.Git("checkout", "--quiet", "-b", "feature")
+	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "feature"))
+	feature := r.Commit("background feature")
+	r.Git("checkout", "--quiet", "main")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ref, err := reg.RefSnapshot(ctx, "feature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "main"))
+	onMain := r.Commit("background main")
+	head := refresh(t, reg)
+	for _, c := range []struct {
+		s            *registry.Snapshot
+		commit, want string
+	}{{ref, feature, "feature"}, {head, onMain, "main"}} {
+		v := mustPersona(t, c.s, idA).Latest()
+		if v.Number != 4 || v.Commit != c.commit || v.Background != c.want {
+			t.Errorf("at %s: v%d %s %q, want v4 %s %q", short(c.s.Head), v.Number, short(v.Commit), v.Background, short(c.commit), c.want)
+		}
+	}
+}
