@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unique"
 
 	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
@@ -207,8 +208,12 @@ func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 		}
 		p := c.Persona
 		p.Tags = fromTagValues(c.Tags)
-		for j := 1; j < len(p.Versions); j++ {
-			p.Versions[j].shareWith(&p.Versions[j-1].Content)
+		for j, v := range p.Versions {
+			v.Content = versionValues.content(v.Content)
+			v.Creator = unique.Make(v.Creator).Value()
+			if j > 0 {
+				v.shareWith(&p.Versions[j-1].Content)
+			}
 		}
 		s.Personas[p.ID] = &p
 	}

@@ -108,14 +108,14 @@ type Version struct {
 
 // contentOf returns the versioned content of a valid persona file.
 func contentOf(f *schema.Persona) Content {
-	return Content{
+	return versionValues.content(Content{
 		Background:                f.Background,
 		PreferredLanguage:         f.PreferredLanguage,
 		Timezone:                  f.Timezone,
 		UserModels:                f.UserModels,
 		NonsensitiveUserVariables: f.NonsensitiveUserVariables,
 		SensitiveUserVariables:    f.SensitiveUserVariables,
-	}
+	})
 }
 
 // Equal reports whether two contents are the same values.
