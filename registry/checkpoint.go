@@ -14,8 +14,11 @@ import (
 const checkpointEvery = 1000
 
 // DefaultCheckpoints is how many index states of the served branch are kept
-// for building ref snapshots when Options.Checkpoints is zero.
-const DefaultCheckpoints = 16
+// for building ref snapshots when Options.Checkpoints is zero. Each costs the
+// maps of a frozen state and the objects only it still holds: at 10,000
+// personas × 100,000 commits, 16 held 240 MB of live heap, 8 hold 208 MB
+// and none 168 MB.
+const DefaultCheckpoints = 8
 
 // checkpoints keep frozen index states of the served branch at some of its
 // commits, so that the state at a merge-base is a replay of at most a few
