@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -367,5 +368,28 @@ func unitTestsOf(s *indexState, id string) []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// Sides returns the persona as it is on each side of the diff that has it
+// (before, then after), with the path of that side (or of the other side
+// when the diff knows only one). Readers scoped by role, tag or path may see
+// a persona's diff only when they may read every side.
+func (p PersonaDiff) Sides() []*Persona {
+	var out []*Persona
+	for _, side := range []struct {
+		state       *DiffPersona
+		path, other *string
+	}{{p.Before, p.PathBefore, p.PathAfter}, {p.After, p.PathAfter, p.PathBefore}} {
+		if side.state == nil {
+			continue
+		}
+		q := &Persona{ID: p.ID, Name: side.state.Name, Role: side.state.Role,
+			Tags: side.state.Tags, IsDeleted: side.state.Deleted}
+		if path := cmp.Or(side.path, side.other); path != nil {
+			q.Path = *path
+		}
+		out = append(out, q)
+	}
 	return out
 }

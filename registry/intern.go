@@ -76,19 +76,7 @@ func (in *interner) stringMap(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(m[k])
-		b.WriteByte(0)
-	}
-	key := b.String()
+	key := mapKey(m, func(b *strings.Builder, v string) { b.WriteString(v) })
 	if v, ok := in.maps[key]; ok && maps.Equal(v, m) {
 		return v
 	}
@@ -100,27 +88,31 @@ func (in *interner) tagMap(m map[string]*string) map[string]*string {
 	if m == nil {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteString("tags\x00")
-	for _, k := range keys {
-		b.WriteString(k)
-		if v := m[k]; v != nil {
+	key := mapKey(m, func(b *strings.Builder, v *string) {
+		if v != nil { // a null tag value differs from an empty one
 			b.WriteByte(1)
 			b.WriteString(*v)
 		}
-		b.WriteByte(0)
-	}
-	key := b.String()
+	})
 	if v, ok := in.tags[key]; ok && tagsEqual(v, m) {
 		return v
 	}
 	in.tags[key] = m
 	return m
+}
+
+// mapKey is a string naming m's entries in key order. Equal maps have equal
+// keys; a key may rarely name two different maps, so callers compare too.
+func mapKey[V any](m map[string]V, writeValue func(*strings.Builder, V)) string {
+	keys := slices.Sorted(maps.Keys(m))
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		writeValue(&b, m[k])
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 func (in *interner) str(s *string) *string {

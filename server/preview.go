@@ -128,29 +128,13 @@ func (s *Server) visibleDiff(c *echo.Context, d *registry.Diff) *registry.Diff {
 
 // diffAllowed says whether sc covers every side of p that exists.
 func diffAllowed(sc *scope, p registry.PersonaDiff) bool {
-	sides := 0
-	for _, side := range []struct {
-		state       *registry.DiffPersona
-		path, other *string
-	}{{p.Before, p.PathBefore, p.PathAfter}, {p.After, p.PathAfter, p.PathBefore}} {
-		if side.state == nil {
-			continue
-		}
-		sides++
-		path := side.path
-		if path == nil {
-			path = side.other
-		}
-		q := &registry.Persona{ID: p.ID, Name: side.state.Name, Role: side.state.Role,
-			Tags: side.state.Tags, IsDeleted: side.state.Deleted}
-		if path != nil {
-			q.Path = *path
-		}
+	sides := p.Sides()
+	for _, q := range sides {
 		if !sc.allows(q) {
 			return false
 		}
 	}
-	return sides > 0
+	return len(sides) > 0
 }
 
 // authorizeRead runs the read middlewares (auth, rate limit) around nothing,

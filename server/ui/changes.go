@@ -105,26 +105,13 @@ func (v *Viewer) mayDiff(p registry.PersonaDiff) bool {
 	if v == nil || v.May == nil {
 		return true
 	}
-	sides := 0
-	for _, side := range []struct {
-		state       *registry.DiffPersona
-		path, other *string
-	}{{p.Before, p.PathBefore, p.PathAfter}, {p.After, p.PathAfter, p.PathBefore}} {
-		if side.state == nil {
-			continue
-		}
-		sides++
-		path := side.path
-		if path == nil {
-			path = side.other
-		}
-		q := &registry.Persona{ID: p.ID, Name: side.state.Name, Role: side.state.Role,
-			Tags: side.state.Tags, IsDeleted: side.state.Deleted, Path: deref(path)}
+	sides := p.Sides()
+	for _, q := range sides {
 		if !v.May(q) {
 			return false
 		}
 	}
-	return sides > 0
+	return len(sides) > 0
 }
 
 // versionNote says what a diff does to the version numbers.
