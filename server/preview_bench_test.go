@@ -23,8 +23,10 @@ import (
 // PERSONAS_BENCH_COMMITS change it) with pull-request refs 5 commits ahead
 // of main: the first request for a ref (its snapshot is built: every
 // request alternates between refs with a cache of one), later requests
-// for a cached ref, and the same request on main. It also reports the heap
-// each cached ref snapshot holds, measured and as estimated for the LRU.
+// for a cached ref, and the same request on main; then a list of 50 and a
+// search on a cached ref and on main, alternated (ref/main is the ratio).
+// It also reports the heap each cached ref snapshot holds, measured and as
+// estimated for the LRU.
 func BenchmarkPreview(b *testing.B) {
 	dir := previewBenchRepo(b)
 	const prs = 8
@@ -80,6 +82,36 @@ func BenchmarkPreview(b *testing.B) {
 			loadGet(b, cachedURL+list)
 		}
 	})
+	// the same requests on a cached ref and on main, alternated request by
+	// request so that the machine's load falls on both alike
+	words := []string{"frustrated", "refund", "account", "delayed", "confused", "billing", "travel", "doctor"}
+	for _, c := range []struct {
+		name string
+		path func(i int) string
+	}{
+		{"list50", func(int) string { return apiBase + "/?limit=50" }},
+		{"search", func(i int) string {
+			return fmt.Sprintf("%s/search?query=%s+%s", apiBase, words[i%len(words)], words[(i/8)%len(words)])
+		}},
+	} {
+		b.Run("cached-vs-main/"+c.name, func(b *testing.B) {
+			var onRef, onMain time.Duration
+			for i := range b.N {
+				for j := range 2 {
+					url, sum := cachedURL+c.path(i), &onMain
+					if (i+j)%2 == 0 {
+						url, sum = cachedURL+"/ref/pull/1/head"+c.path(i), &onRef
+					}
+					start := time.Now()
+					loadGet(b, url)
+					*sum += time.Since(start)
+				}
+			}
+			b.ReportMetric(float64(onRef.Nanoseconds())/float64(b.N), "ref-ns/op")
+			b.ReportMetric(float64(onMain.Nanoseconds())/float64(b.N), "main-ns/op")
+			b.ReportMetric(float64(onRef)/float64(onMain), "ref/main")
+		})
+	}
 	b.Run("memory-per-ref", func(b *testing.B) {
 		for range b.N {
 		}
