@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,8 @@ import (
 
 // BenchmarkPreview measures /ref/{ref}/ on a generated repository (10,000
 // personas, 100,000 commits; PERSONAS_BENCH_PERSONAS and
-// PERSONAS_BENCH_COMMITS change it) with pull-request refs 5 commits ahead
+// PERSONAS_BENCH_COMMITS change it, PERSONAS_PREVIEW_REPO names any other
+// repository with a main branch) with pull-request refs 5 commits ahead
 // of main: the first request for a ref (its snapshot is built: every
 // request alternates between refs with a cache of one), later requests
 // for a cached ref, and the same request on main; then a list of 50 and a
@@ -133,25 +135,46 @@ func heapAfterGC() uint64 {
 	return m.HeapAlloc
 }
 
-// previewBenchRepo returns this benchmark's own copy of the generated
-// repository (it adds refs), made once under the temp dir: a copy of
-// `make bench`'s repository when there is one, else generated.
+// previewBenchRepo returns this benchmark's own clone of the repository it
+// measures (it adds refs), made once under the temp dir and reused: of
+// $PERSONAS_PREVIEW_REPO when set, else of `make bench`'s generated
+// repository (at the generated head, should a script have moved main), else
+// of one generated here. The clone is local (hard-linked objects): the
+// source is never written.
 func previewBenchRepo(b *testing.B) string {
 	b.Helper()
 	personas, commits := envInt("PERSONAS_BENCH_PERSONAS", 10000), envInt("PERSONAS_BENCH_COMMITS", 100000)
 	name := fmt.Sprintf("personas-bench-%dx%d.git", personas, commits)
+	src := filepath.Join(os.TempDir(), name)
+	if env := os.Getenv("PERSONAS_PREVIEW_REPO"); env != "" {
+		abs, err := filepath.Abs(env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, name = abs, fmt.Sprintf("%s-%08x", filepath.Base(abs), crc32.ChecksumIEEE([]byte(abs)))
+	}
 	dir := filepath.Join(os.TempDir(), "preview-"+name)
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return dir
 	}
 	os.RemoveAll(dir)
-	shared := filepath.Join(os.TempDir(), name)
-	if _, err := os.Stat(filepath.Join(shared, "HEAD")); err == nil {
-		if err := os.CopyFS(dir+".partial", os.DirFS(shared)); err != nil {
+	os.RemoveAll(dir + ".partial")
+	if _, err := os.Stat(src); err != nil {
+		if os.Getenv("PERSONAS_PREVIEW_REPO") != "" {
+			b.Fatalf("PERSONAS_PREVIEW_REPO: %v", err)
+		}
+		if err := repogen.Create(dir+".partial", repogen.Config{Personas: personas, Commits: commits, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
-	} else if err := repogen.Create(dir+".partial", repogen.Config{Personas: personas, Commits: commits, Seed: 1}); err != nil {
-		b.Fatal(err)
+	} else {
+		if _, err := gittest.Try(os.TempDir(), defaultGitEnv, "", "clone", "--quiet", "--bare", "--local", src, dir+".partial"); err != nil {
+			b.Fatal(err)
+		}
+		if head, err := os.ReadFile(filepath.Join(src, "personas-bench-head")); err == nil {
+			if _, err := gittest.Try(dir+".partial", defaultGitEnv, "", "update-ref", "refs/heads/main", strings.TrimSpace(string(head))); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	if err := os.Rename(dir+".partial", dir); err != nil {
 		b.Fatal(err)
