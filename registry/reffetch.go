@@ -77,7 +77,7 @@ func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, *re
 	}
 	fr := f.fetched[name]
 	if fr != nil && time.Since(fr.at) < refFetchTTL {
-		dir := r.store.GitDir()
+		start, dir := time.Now(), r.store.GitDir()
 		stamps := []fileStamp{stampFile(filepath.Join(dir, filepath.FromSlash(fr.local))),
 			stampFile(filepath.Join(dir, "packed-refs"))}
 		if h, _, ok, err := r.store.ReadRef(fr.local); err == nil && ok && !h.IsZero() {
@@ -85,7 +85,11 @@ func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, *re
 			if err != nil {
 				return gitdb.ZeroHash, nil, err
 			}
-			return h, &resolution{head: h, files: stamps, until: fr.at.Add(refFetchTTL), gen: gen}, nil
+			res := &resolution{head: h, files: stamps, until: fr.at.Add(refFetchTTL), gen: gen}
+			if !res.trusted(start) {
+				res = nil
+			}
+			return h, res, nil
 		}
 	}
 	if at, ok := f.misses[name]; ok && time.Since(at) < refMissTTL {

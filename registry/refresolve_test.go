@@ -173,3 +173,29 @@ func TestRefResolutionRacyAndCommits(t *testing.T) {
 		t.Error("an abbreviated commit id was reused")
 	}
 }
+
+func TestRefResolutionReuseOnAReplica(t *testing.T) {
+	old := racyWindow
+	racyWindow = 0
+	t.Cleanup(func() { racyWindow = old })
+	o := newRTOrigin(t, 2)
+	rtGit(t, o.Work, "checkout", "--quiet", "-b", "pr")
+	o.write("personas/three.yaml", rtPersonaYAML(3, "Persona Three", "from the PR"))
+	pr := o.commitAll("PR: add three")
+	rtGit(t, o.Work, "push", "--quiet", "origin", "pr:refs/pull/3/head")
+	reg, _ := rtReplica(t, o)
+	f := &resolveFixture{t: t, reg: reg}
+	f.snapshot("pull/3/head", pr) // fetched now
+	f.snapshot("pull/3/head", pr) // from the fetched copy: remembered
+	if !f.fast("pull/3/head") {
+		t.Fatal("a fetched ref within its refetch time needs the owner goroutine on every request")
+	}
+	o.write("personas/three.yaml", rtPersonaYAML(3, "Persona Three", "second PR commit"))
+	pr2 := o.commitAll("PR: edit three")
+	rtGit(t, o.Work, "push", "--quiet", "--force", "origin", "pr:refs/pull/3/head")
+	reg.ExpireFetchedRefs() // the webhook
+	if f.fast("pull/3/head") {
+		t.Fatal("after a webhook the fetched ref's old resolution is still reused")
+	}
+	f.snapshot("pull/3/head", pr2)
+}
