@@ -163,8 +163,13 @@ func (r *Registry) resolveLocalRef(name string) (gitdb.Hash, *resolution, error)
 	if !ok {
 		return h, nil, nil
 	}
-	// the winner and the candidates before it, packed-refs, the bare name
-	files := append(stamps[:n+1:n+1], stamps[len(stamps)-1])
+	// the winner and the candidates before it, the bare name, and
+	// packed-refs unless the winner is the first candidate and loose (a
+	// loose ref hides its packed entry; nothing comes before it there)
+	files := stamps[: n+1 : n+1]
+	if n > 0 || !stamps[n].exists {
+		files = append(files, stamps[len(stamps)-1])
+	}
 	if bare != nil {
 		files = append(files, *bare)
 	}

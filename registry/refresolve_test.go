@@ -110,6 +110,22 @@ func TestRefResolutionReuse(t *testing.T) {
 			f.repo.Git("pack-refs", "--all")
 			return f.repo.Git("rev-parse", "feature")
 		}, true},
+		{"a tag of the same name appears in packed-refs only", "feature", func(f *resolveFixture) string {
+			main := f.repo.Git("rev-parse", "main")
+			path := filepath.Join(f.repo.Dir, ".git", "packed-refs")
+			old, _ := os.ReadFile(path)
+			if len(old) == 0 {
+				old = []byte("# pack-refs with: peeled fully-peeled sorted \n")
+			}
+			if err := os.WriteFile(path, append(old, main+" refs/tags/feature\n"...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return main
+		}, true},
+		{"a pull request ref packed", "pull/7/head", func(f *resolveFixture) string {
+			f.repo.Git("pack-refs", "--all")
+			return f.repo.Git("rev-parse", "pull/7/head")
+		}, true},
 		{"deleted", "feature", func(f *resolveFixture) string {
 			f.repo.Git("branch", "-D", "feature")
 			return ""

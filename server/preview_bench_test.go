@@ -25,8 +25,9 @@ import (
 // repository with a main branch) with pull-request refs 5 commits ahead
 // of main: the first request for a ref (its snapshot is built: every
 // request alternates between refs with a cache of one), later requests
-// for a cached ref, and the same request on main; then a list of 50 and a
-// search on a cached ref and on main, alternated (ref/main is the ratio).
+// for a cached ref, and the same request on main; then lists of 10 and 50
+// and a search on a cached ref and on main, alternated (ref/main is the
+// ratio).
 // It also reports the heap each cached ref snapshot holds, measured and as
 // estimated for the LRU.
 func BenchmarkPreview(b *testing.B) {
@@ -95,6 +96,7 @@ func BenchmarkPreview(b *testing.B) {
 		name string
 		path func(i int) string
 	}{
+		{"list10", func(int) string { return list }},
 		{"list50", func(int) string { return apiBase + "/?limit=50" }},
 		{"search", func(i int) string {
 			return fmt.Sprintf("%s/search?query=%s+%s", apiBase, words[i%len(words)], words[(i/8)%len(words)])
