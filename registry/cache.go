@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unique"
 
 	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
@@ -17,14 +18,16 @@ import (
 
 // cacheFormat changes whenever the cached state or the history rules change;
 // a cache of another format is ignored.
-const cacheFormat = 2
+const cacheFormat = 3
 
 // cacheSaveEvery is how many new commits make a refresh save the cache.
 const cacheSaveEvery = 1000
 
-// cacheFile is the gob form of an indexState. gob can't hold nil pointers in
-// maps, so nullable tag values travel as tagValue.
-type cacheFile struct {
+// cacheHeader starts the cache file; the records it counts follow it, each
+// a gob message of its own, so neither writing nor reading the cache holds
+// a second copy of the whole state. gob can't hold nil pointers in maps, so
+// nullable tag values travel as tagValue.
+type cacheHeader struct {
 	Format    int
 	Branch    string
 	Dir       string
@@ -32,9 +35,9 @@ type cacheFile struct {
 	HeadTime  time.Time
 	Head      gitdb.Hash
 	Commits   int
-	Personas  []cachedPersona
-	Files     map[string]cachedFile
-	Units     map[string]unitState
+	Personas  int // cachedPersona records
+	Files     int // cachedFile records
+	Units     int // cachedUnit records
 }
 
 type tagValue struct {
@@ -48,11 +51,17 @@ type cachedPersona struct {
 }
 
 type cachedFile struct {
+	Path    string
 	Blob    gitdb.Hash
 	Commit  string
 	ID      string
 	Valid   *cachedSchemaPersona
 	Problem *Problem
+}
+
+type cachedUnit struct {
+	Path string
+	Unit unitState
 }
 
 type cachedSchemaPersona struct {
@@ -99,7 +108,7 @@ func (r *Registry) saveCache() {
 	}
 	start := time.Now()
 	path := r.cachePath()
-	if err := writeCache(path, r.cacheFile()); err != nil {
+	if err := r.writeCache(path); err != nil {
 		r.log.Warn("snapshot cache not saved", "path", path, "err", err)
 		return
 	}
@@ -107,39 +116,50 @@ func (r *Registry) saveCache() {
 	r.log.Info("snapshot cache saved", "path", path, "duration", time.Since(start).Round(time.Millisecond))
 }
 
-func (r *Registry) cacheFile() *cacheFile {
+func (r *Registry) cacheHeader() cacheHeader {
 	s := r.state
-	cf := &cacheFile{Format: cacheFormat, Branch: r.opts.Branch, Dir: r.opts.Dir, UnitTests: r.opts.UnitTests,
-		Head: s.Head, Commits: s.Commits, Files: map[string]cachedFile{}, Units: map[string]unitState{}}
+	h := cacheHeader{Format: cacheFormat, Branch: r.opts.Branch, Dir: r.opts.Dir, UnitTests: r.opts.UnitTests,
+		Head: s.Head, Commits: s.Commits, Personas: len(s.Personas), Files: len(s.Files), Units: len(s.Units)}
 	if snap := r.snap.Load(); snap != nil {
-		cf.HeadTime = snap.HeadTime
+		h.HeadTime = snap.HeadTime
 	}
-	for _, p := range s.Personas {
-		cp := *p
-		cp.Tags = nil
-		cf.Personas = append(cf.Personas, cachedPersona{Persona: cp, Tags: toTagValues(p.Tags)})
-	}
-	for path, f := range s.Files {
-		c := cachedFile{Blob: f.Blob, Commit: f.Commit, ID: f.ID, Problem: f.Problem}
-		if f.Valid != nil {
-			v := *f.Valid
-			v.Tags = nil
-			c.Valid = &cachedSchemaPersona{Persona: v, Tags: toTagValues(f.Valid.Tags)}
-		}
-		cf.Files[path] = c
-	}
-	for path, u := range s.Units {
-		cf.Units[path] = *u
-	}
-	return cf
+	return h
 }
 
-func writeCache(path string, cf *cacheFile) error {
+func (r *Registry) writeCache(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
+	s := r.state
 	return gitdb.WriteFileAtomic(filepath.Dir(path), path, false, func(w io.Writer) error {
-		return gob.NewEncoder(w).Encode(cf)
+		enc := gob.NewEncoder(w)
+		if err := enc.Encode(r.cacheHeader()); err != nil {
+			return err
+		}
+		for _, p := range s.Personas {
+			cp := *p
+			cp.Tags = nil
+			if err := enc.Encode(cachedPersona{Persona: cp, Tags: toTagValues(p.Tags)}); err != nil {
+				return err
+			}
+		}
+		for path, f := range s.Files {
+			c := cachedFile{Path: path, Blob: f.Blob, Commit: f.Commit, ID: f.ID, Problem: f.Problem}
+			if f.Valid != nil {
+				v := *f.Valid
+				v.Tags = nil
+				c.Valid = &cachedSchemaPersona{Persona: v, Tags: toTagValues(f.Valid.Tags)}
+			}
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		for path, u := range s.Units {
+			if err := enc.Encode(cachedUnit{Path: path, Unit: *u}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -157,32 +177,51 @@ func (r *Registry) loadCache() bool {
 		return false
 	}
 	defer f.Close()
-	var cf cacheFile
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&cf); err != nil {
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	var h cacheHeader
+	if err := dec.Decode(&h); err != nil {
 		r.log.Warn("snapshot cache ignored", "path", path, "err", err)
 		return false
 	}
-	if cf.Format != cacheFormat || cf.Branch != r.opts.Branch || cf.Dir != r.opts.Dir || cf.UnitTests != r.opts.UnitTests {
+	if h.Format != cacheFormat || h.Branch != r.opts.Branch || h.Dir != r.opts.Dir || h.UnitTests != r.opts.UnitTests {
 		r.log.Warn("snapshot cache ignored: written for another format or branch", "path", path)
 		return false
 	}
-	r.state = stateFromCache(&cf)
-	r.log.Info("snapshot cache loaded", "path", path, "head", cf.Head.String(), "personas", len(cf.Personas))
+	s, err := readCacheRecords(dec, h)
+	if err != nil {
+		r.log.Warn("snapshot cache ignored", "path", path, "err", err)
+		return false
+	}
+	r.state = s
+	r.log.Info("snapshot cache loaded", "path", path, "head", h.Head.String(), "personas", h.Personas)
 	return true
 }
 
-func stateFromCache(cf *cacheFile) *indexState {
+// readCacheRecords reads the records a header counts into a new state.
+func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 	s := newIndexState()
-	s.Head, s.Commits = cf.Head, cf.Commits
-	for i := range cf.Personas {
-		p := cf.Personas[i].Persona
-		p.Tags = fromTagValues(cf.Personas[i].Tags)
-		for j := 1; j < len(p.Versions); j++ {
-			p.Versions[j].shareWith(&p.Versions[j-1].Content)
+	s.Head, s.Commits = h.Head, h.Commits
+	for range h.Personas {
+		var c cachedPersona
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("persona record: %w", err)
+		}
+		p := c.Persona
+		p.Tags = fromTagValues(c.Tags)
+		for j, v := range p.Versions {
+			v.Content = versionValues.content(v.Content)
+			v.Creator = unique.Make(v.Creator).Value()
+			if j > 0 {
+				v.shareWith(&p.Versions[j-1].Content)
+			}
 		}
 		s.Personas[p.ID] = &p
 	}
-	for path, c := range cf.Files {
+	for range h.Files {
+		var c cachedFile
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("file record: %w", err)
+		}
 		f := &fileState{Blob: c.Blob, Commit: c.Commit, ID: c.ID, Problem: c.Problem}
 		if c.Valid != nil {
 			v := c.Valid.Persona
@@ -190,13 +229,18 @@ func stateFromCache(cf *cacheFile) *indexState {
 			v.Normalize()
 			f.Valid = &v
 		}
-		s.Files[path] = f
+		s.Files[c.Path] = f
 		if f.ID != "" {
-			s.link(path, f.ID)
+			s.link(c.Path, f.ID)
 		}
 	}
-	for path, u := range cf.Units {
-		s.Units[path] = &u
+	for range h.Units {
+		var c cachedUnit
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("unit-test record: %w", err)
+		}
+		u := c.Unit
+		s.Units[c.Path] = &u
 	}
-	return s
+	return s, nil
 }

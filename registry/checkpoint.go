@@ -102,7 +102,7 @@ func freeze(s *indexState) *indexState {
 
 // thaw returns a state that commits can be applied to, leaving f as it is.
 func thaw(f *indexState) *indexState {
-	s := &indexState{Head: f.Head, Commits: f.Commits, Personas: maps.Clone(f.Personas),
+	s := &indexState{gen: stateGens.Add(1), Head: f.Head, Commits: f.Commits, Personas: maps.Clone(f.Personas),
 		Files: maps.Clone(f.Files), Units: maps.Clone(f.Units), Links: map[string]map[string]bool{}}
 	for path, fs := range s.Files {
 		if fs.ID != "" {

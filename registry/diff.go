@@ -234,6 +234,7 @@ func worktreeChanges(repo string, ix *indexer, s *indexState) ([]change, error) 
 // it is (Personas are replaced, never changed).
 func (s *indexState) clone() *indexState {
 	c := *s
+	c.gen = stateGens.Add(1)
 	c.Personas = maps.Clone(s.Personas)
 	c.Files = maps.Clone(s.Files)
 	c.Units = maps.Clone(s.Units)

@@ -263,6 +263,9 @@ func dumpSnapshot(s *registry.Snapshot) string {
 			fmt.Fprintf(&b, "    user_models %q\n", append([]string{}, v.UserModels...))
 			fmt.Fprintf(&b, "    nonsensitive %s\n    sensitive %s\n", fmtMap(v.NonsensitiveUserVariables), fmtMap(v.SensitiveUserVariables))
 		}
+		for _, u := range p.Updates {
+			fmt.Fprintf(&b, "  update %s %s %s %q\n    %s\n", u.Commit, fmtTime(u.At), u.Author, u.Subject, fmtUpdate(u))
+		}
 	}
 	probs := slices.Clone(s.Problems)
 	sort.Slice(probs, func(i, j int) bool {
@@ -273,6 +276,31 @@ func dumpSnapshot(s *registry.Snapshot) string {
 	}
 	fmt.Fprintf(&b, "version_count %d\n", s.VersionCount())
 	return b.String()
+}
+
+// fmtUpdate renders what an update changed, e.g.
+// "renamed Alpha→Beta; retagged +tier:silver -tier:gold".
+func fmtUpdate(u registry.Update) string {
+	var parts []string
+	for _, k := range u.Kinds() {
+		switch k {
+		case "renamed":
+			k += " " + u.OldName + "→" + u.NewName
+		case "role changed":
+			k += " " + u.OldRole + "→" + u.NewRole
+		case "moved":
+			k += " " + u.OldPath + "→" + u.NewPath
+		case "retagged":
+			for _, t := range u.TagsAdded {
+				k += " +" + t
+			}
+			for _, t := range u.TagsRemoved {
+				k += " -" + t
+			}
+		}
+		parts = append(parts, k)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func fmtTime(t time.Time) string {

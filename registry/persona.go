@@ -27,6 +27,48 @@ type Persona struct {
 	UpdatedCommit string
 
 	Versions []*Version // oldest first; Versions[i].Number == i+1
+	// Updates are the commits that changed the persona other than by its
+	// first version: retags, renames, role changes, moves to another file,
+	// deletions and restores (oldest first). A commit that also made a
+	// version is listed here too when it changed one of those.
+	Updates []Update
+
+	owner uint64 // the line of states that may append to Versions and Updates in place
+}
+
+// Update is one commit's change to a persona's name, role, tags, path or
+// deleted state. Only what changed is set; it holds no file content.
+type Update struct {
+	Commit  string
+	Subject string // first line of the commit message
+	At      time.Time
+	Author  string
+	// OldName/NewName, OldRole/NewRole and OldPath/NewPath are set when
+	// that field changed.
+	OldName, NewName string
+	OldRole, NewRole string
+	OldPath, NewPath string
+	// TagsAdded and TagsRemoved are "key:value" ("key:" for a null value); a
+	// changed value is a removal and an addition.
+	TagsAdded, TagsRemoved []string
+	Deleted, Restored      bool
+}
+
+// Kinds names what the update did: "deleted", "restored", "renamed",
+// "role changed", "retagged", "moved", in that order.
+func (u *Update) Kinds() []string {
+	var out []string
+	for _, k := range []struct {
+		on   bool
+		name string
+	}{{u.Deleted, "deleted"}, {u.Restored, "restored"}, {u.OldName != u.NewName, "renamed"},
+		{u.OldRole != u.NewRole, "role changed"}, {len(u.TagsAdded)+len(u.TagsRemoved) > 0, "retagged"},
+		{u.OldPath != u.NewPath, "moved"}} {
+		if k.on {
+			out = append(out, k.name)
+		}
+	}
+	return out
 }
 
 // Latest returns the newest version, or nil for a persona with none.
@@ -66,14 +108,14 @@ type Version struct {
 
 // contentOf returns the versioned content of a valid persona file.
 func contentOf(f *schema.Persona) Content {
-	return Content{
+	return versionValues.content(Content{
 		Background:                f.Background,
 		PreferredLanguage:         f.PreferredLanguage,
 		Timezone:                  f.Timezone,
 		UserModels:                f.UserModels,
 		NonsensitiveUserVariables: f.NonsensitiveUserVariables,
 		SensitiveUserVariables:    f.SensitiveUserVariables,
-	}
+	})
 }
 
 // Equal reports whether two contents are the same values.

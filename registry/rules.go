@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/personaregistry/personas/registry/gitdb"
 	"github.com/personaregistry/personas/schema"
@@ -18,6 +19,9 @@ type indexState struct {
 	Units    map[string]*unitState      // unit-test files at Head, by path
 	Links    map[string]map[string]bool // id → paths of files linked to it
 	Commits  int                        // first-parent commits read
+	// gen identifies this line of states for appends (see Persona.owner):
+	// unique to each state that commits are applied to.
+	gen uint64
 }
 
 // fileState is one persona file at Head.
@@ -37,8 +41,12 @@ type unitState struct {
 	Problem   *Problem
 }
 
+// stateGens numbers the lines of states (indexState.gen); 0 is never used.
+var stateGens atomic.Uint64
+
 func newIndexState() *indexState {
 	return &indexState{
+		gen:      stateGens.Add(1),
 		Personas: map[string]*Persona{},
 		Files:    map[string]*fileState{},
 		Units:    map[string]*unitState{},
@@ -174,7 +182,9 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 		if cur != nil && !cur.IsDeleted {
 			p := cur.clone()
 			p.IsDeleted = true
+			p.own(s.gen)
 			p.touch(ci)
+			p.noteUpdate(cur, ci)
 			s.Personas[id] = p
 		}
 		return
@@ -194,13 +204,14 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 	content := contentOf(f)
 	if cur == nil {
 		p := &Persona{ID: id, Name: f.Name, Role: f.Role, Tags: f.Tags, Path: w,
-			CreatedAt: ci.Time, Creator: ci.Author, CreatedCommit: ci.Hash.String()}
+			CreatedAt: ci.Time, Creator: ci.Author, CreatedCommit: ci.Hash.String(), owner: s.gen}
 		p.addVersion(ci, content)
 		p.touch(ci)
 		s.Personas[id] = p
 		return
 	}
 	p := cur.clone()
+	p.own(s.gen)
 	p.Path = w
 	changed := cur.IsDeleted
 	p.IsDeleted = false
@@ -218,15 +229,66 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 	if changed {
 		p.touch(ci)
 	}
+	p.noteUpdate(cur, ci)
 	s.Personas[id] = p
+}
+
+// noteUpdate appends what ci changed of cur's name, role, tags, path or
+// deleted state to p.Updates, if anything (see own).
+func (p *Persona) noteUpdate(cur *Persona, ci *gitdb.Commit) {
+	u := Update{Deleted: p.IsDeleted && !cur.IsDeleted, Restored: cur.IsDeleted && !p.IsDeleted}
+	if p.Name != cur.Name {
+		u.OldName, u.NewName = cur.Name, p.Name
+	}
+	if p.Role != cur.Role {
+		u.OldRole, u.NewRole = cur.Role, p.Role
+	}
+	if p.Path != cur.Path {
+		u.OldPath, u.NewPath = cur.Path, p.Path
+	}
+	if !tagsEqual(p.Tags, cur.Tags) {
+		u.TagsAdded, u.TagsRemoved = tagsOnlyIn(p.Tags, cur.Tags), tagsOnlyIn(cur.Tags, p.Tags)
+	}
+	if len(u.Kinds()) == 0 {
+		return
+	}
+	u.Commit, u.Subject, u.At, u.Author = ci.Hash.String(), ci.Subject, ci.Time, ci.Author
+	p.Updates = append(p.Updates, u)
+}
+
+// tagsOnlyIn lists the tags of a that b lacks or holds with another value,
+// as sorted "key:value" strings ("key:" for a null value).
+func tagsOnlyIn(a, b map[string]*string) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !eqPtr(v, w) {
+			s := k + ":"
+			if v != nil {
+				s += *v
+			}
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (p *Persona) touch(ci *gitdb.Commit) {
 	p.UpdatedAt, p.UpdatedBy, p.UpdatedCommit = ci.Time, ci.Author, ci.Hash.String()
 }
 
-// addVersion appends a version. Versions is shared with earlier clones; they
-// never read past their own length, so appending is safe.
+// own lets p append in place to Versions and Updates, which it shares with
+// the persona it was cloned from: when that persona was made by another line
+// of states (a checkpoint, the served branch, a cached ref), the slices are
+// clipped so that the next append copies them. Within one line, earlier
+// clones never read past their own length, so appending in place is safe.
+func (p *Persona) own(gen uint64) {
+	if p.owner != gen {
+		p.Versions, p.Updates, p.owner = slices.Clip(p.Versions), slices.Clip(p.Updates), gen
+	}
+}
+
+// addVersion appends a version (see own).
 func (p *Persona) addVersion(ci *gitdb.Commit, c Content) {
 	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.Hash.String(), Subject: ci.Subject,
 		CreatedAt: ci.Time, Creator: ci.Author, Content: c})

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v5"
 
@@ -47,7 +48,11 @@ func (s *Server) pageViewer(r *http.Request, token string) (*ui.Viewer, error) {
 			return nil, registry.Errorf(registry.EFORBIDDEN, "token %s lacks %s", p.Token.Name, PermRead)
 		}
 		if !sc.all {
-			v.May = sc.allows // the same read scope the API applies
+			// the same read scope the API applies, to personas and problems
+			v.May = sc.allows
+			v.SeeProblem = func(pr registry.Problem) bool {
+				return slices.ContainsFunc(sc.grants, func(g Grant) bool { return pathOnlyMatch(g, pr.Path) })
+			}
 		}
 	}
 	return v, nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,7 @@ type serveOptions struct {
 	responseCacheBytes  byteSize
 	personaCacheBytes   byteSize
 	memoryLimit         string
+	heapHeadroom        byteSize
 	webURL              string
 }
 
@@ -81,6 +83,8 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.Var(&o.responseCacheBytes, "response-cache-bytes", "byte budget of the cache of encoded read responses, least recently used evicted first (0: off)")
 	f.Var(&o.personaCacheBytes, "persona-cache-bytes", "byte budget of the cache of encoded personas (0: off)")
 	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime: a size (e.g. 900MiB), off, or auto: GOMEMLIMIT if set, else 90% of the container's memory limit")
+	o.heapHeadroom = 64 << 20
+	f.Var(&o.heapHeadroom, "heap-headroom", "while serving, how far the heap may grow over its live data before a collection (sets GOGC; 0: Go's default GOGC=100, as does a GOGC variable)")
 	return cmd
 }
 
@@ -125,8 +129,13 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		repo = dir
 	}
 	progress := &progressLogger{log: log, interval: serveProgressEvery, now: time.Now}
+	pacer := &heapPacer{headroom: int64(o.heapHeadroom), log: log}
+	onProgress := func(done, total int) {
+		pacer.noteRead()
+		progress.update(done, total)
+	}
 	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
-		PollInterval: o.pollInterval, Logger: log, Remote: o.remote, Progress: progress.update,
+		PollInterval: o.pollInterval, Logger: log, Remote: o.remote, Progress: onProgress,
 		PreviewRefs: o.previewRefs, PreviewBytes: o.previewMemory, Checkpoints: o.checkpoints})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -150,6 +159,8 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("listen on %s: %w", o.addr, err)}
 	}
 	srv := server.New(cfg)
+	var background sync.WaitGroup
+	defer background.Wait() // after stop: deferred calls run last first
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.Auth != nil {
@@ -158,6 +169,9 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 		}
 		defer cfg.Auth.Close()
 		reloadOnHangup(ctx, cfg.Auth)
+	}
+	if pacer.headroom > 0 && os.Getenv("GOGC") == "" {
+		background.Go(func() { pacer.run(ctx, reg.Ready()) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -53,7 +54,7 @@ func ParseCommit(raw []byte) (*Commit, error) {
 		case "author":
 			var sig object.Signature
 			sig.Decode(val)
-			c.Author = sig.Email
+			c.Author = unique.Make(sig.Email).Value() // versions share their creators' addresses
 		case "committer":
 			var sig object.Signature
 			sig.Decode(val)

@@ -150,3 +150,24 @@ func TestReadBlobLimit(t *testing.T) {
 		}
 	}
 }
+
+// The walk's cache budget follows the packs' size within its bounds.
+func TestPackCacheBytes(t *testing.T) {
+	tests := []struct {
+		name string
+		pack int64
+		want int
+	}{
+		{"empty repository", 0, packCacheMin},
+		{"small pack", 31 << 20, packCacheMin},
+		{"a third of a mid-size pack", 160 << 20, 160 << 20 / 3},
+		{"large pack", 4 << 30, packCacheMax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := packCacheBytes(tt.pack); got != tt.want {
+				t.Errorf("packCacheBytes(%d) = %d, want %d", tt.pack, got, tt.want)
+			}
+		})
+	}
+}

@@ -6,7 +6,9 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/personaregistry/personas/registry"
 	"github.com/personaregistry/personas/server"
 )
 
@@ -94,6 +97,18 @@ type tab struct {
 	ctx  context.Context
 	mu   sync.Mutex
 	errs []string
+	// notFound are URLs the test expects to answer 404: the browser's
+	// "Failed to load resource" for them is not a console error.
+	notFound []string
+}
+
+// expectNotFound navigates to a URL that must answer 404.
+func (tb *tab) expectNotFound(url string) {
+	tb.t.Helper()
+	tb.mu.Lock()
+	tb.notFound = append(tb.notFound, url)
+	tb.mu.Unlock()
+	tb.do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("h1")))
 }
 
 // newTab opens a tab in a new browser context; it fails the test on any
@@ -115,6 +130,10 @@ func newTab(t *testing.T) *tab {
 			}
 			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning && m.Source == "security" {
 				tb.mu.Lock()
+				if m.Source == "network" && strings.Contains(m.Text, "status of 404") && slices.Contains(tb.notFound, m.URL) {
+					tb.mu.Unlock()
+					continue
+				}
 				tb.errs = append(tb.errs, fmt.Sprintf("%s %s (%s:%d)", m.Type, m.Text, m.URL, m.Line))
 				tb.mu.Unlock()
 			}
@@ -404,4 +423,121 @@ func searchWord(t *testing.T, s *site) string {
 	}
 	t.Fatal("no background word found in three personas")
 	return ""
+}
+
+// TestBrowserScopedToken: with read auth, a token whose read grant is
+// scoped to one tag signs in through the form; the catalog then shows
+// exactly what the API lists for the same token, and a persona outside the
+// scope is a 404 page. newTab fails the test on any console error.
+func TestBrowserScopedToken(t *testing.T) {
+	browser(t)
+	r := sharedRepo(t)
+	snap := freshSnapshotOf(t, r)
+	tag, in, out := scopeTag(t, snap)
+	scoped, secret := token("scoped", server.PermRead+" tag="+tag)
+	cfg := serverConfig()
+	cfg.RequireAuthForReads, cfg.Auth = true, newAuth(scoped)
+	s := serve(t, r.dir, cfg)
+
+	tb := newTab(t)
+	tb.do(chromedp.Navigate(s.URL+"/?limit=50"), chromedp.WaitVisible(chromedp.CSS("form.signin")))
+	tb.navigateAndWait(chromedp.SendKeys(chromedp.CSS("input[name=token]"), secret+"\r"), "h1")
+	if loc := eval[string](tb, "location.pathname + location.search"); loc != "/?limit=50" {
+		t.Errorf("after sign-in the browser is at %s, want the catalog", loc)
+	}
+	got := tb.rowIDs()
+	want := apiIDsAs(t, s.URL+apiBase+"?is_deleted=false&limit=50", "Authorization", "Bearer "+secret)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("token scoped to tag=%s: the catalog shows %v, the API lists %v", tag, got, want)
+	}
+	if !slices.Equal(sorted(got), sorted(in)) {
+		t.Errorf("token scoped to tag=%s: the catalog shows %v, want the live personas with the tag %v", tag, got, in)
+	}
+
+	tb.expectNotFound(s.URL + "/personas/" + out)
+	if h1 := eval[string](tb, `document.querySelector("h1").textContent`); h1 != "404 · Not Found" {
+		t.Errorf("a persona outside the scope shows %q, want the 404 page", h1)
+	}
+	if status, _, _ := get(t, s.URL+"/personas/"+out, "Cookie", "personas_token="+secret); status != http.StatusNotFound {
+		t.Errorf("a persona outside the scope: %d, want 404", status)
+	}
+	tb.do(chromedp.Navigate(s.URL+"/personas/"+in[0]), chromedp.WaitVisible(chromedp.CSS("ol.timeline")))
+	if h1, name := eval[string](tb, `document.querySelector("h1").textContent`), personaName(snap, in[0]); h1 != name {
+		t.Errorf("a persona inside the scope shows %q, want %q", h1, name)
+	}
+}
+
+// freshSnapshotOf indexes the repository once, for choosing test data.
+func freshSnapshotOf(t *testing.T, r *repo) *registry.Snapshot {
+	t.Helper()
+	reg, err := registry.Open(registry.Options{Repo: r.dir, NoCache: true, PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	snap, err := reg.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// scopeTag picks a tag (without spaces) that some but not all live
+// personas have; it returns the tag, the ids of the live personas with it
+// and one live persona without it.
+func scopeTag(t *testing.T, snap *registry.Snapshot) (tag string, in []string, out string) {
+	t.Helper()
+	for _, tg := range snap.FilterValues().Tags {
+		k, v, _ := strings.Cut(tg, ":")
+		if v == "" || strings.ContainsAny(tg, " \"") {
+			continue
+		}
+		in, out = nil, ""
+		for _, p := range snap.Personas() {
+			if p.IsDeleted {
+				continue
+			}
+			if pv, ok := p.Tags[k]; ok && pv != nil && *pv == v {
+				in = append(in, p.ID)
+			} else {
+				out = p.ID
+			}
+		}
+		if len(in) >= 2 && out != "" {
+			return tg, in, out
+		}
+	}
+	t.Fatal("no tag that some but not all live personas have")
+	return "", nil, ""
+}
+
+func personaName(snap *registry.Snapshot, id string) string {
+	p, _ := snap.Persona(id)
+	return p.Name
+}
+
+func sorted(ids []string) []string { return slices.Sorted(slices.Values(ids)) }
+
+// apiIDsAs calls a list endpoint with the headers and returns the ids.
+func apiIDsAs(t *testing.T, url string, header ...string) []string {
+	t.Helper()
+	status, _, body := get(t, url, header...)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, status, body)
+	}
+	var list struct {
+		Personas []struct {
+			ID string `json:"id"`
+		} `json:"simulation_personas"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, p := range list.Personas {
+		ids = append(ids, p.ID)
+	}
+	return ids
 }

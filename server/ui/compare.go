@@ -56,13 +56,13 @@ func (u *UI) compare(req *request) error {
 			}
 		}
 	}
-	d.Fields = u.fieldChanges(req, a, b)
+	d.Fields = u.fieldChanges(req, &a.Content, &b.Content)
 	u.render(req, http.StatusOK, "compare", p.Name+": v"+strconv.Itoa(from)+" → v"+strconv.Itoa(to), d)
 	return nil
 }
 
 // fieldChanges lists the fields but the background that differ.
-func (u *UI) fieldChanges(req *request, a, b *registry.Version) []fieldChange {
+func (u *UI) fieldChanges(req *request, a, b *registry.Content) []fieldChange {
 	var out []fieldChange
 	add := func(name, before, after string) {
 		if before != after {
@@ -74,7 +74,7 @@ func (u *UI) fieldChanges(req *request, a, b *registry.Version) []fieldChange {
 	add("user_models", strings.Join(a.UserModels, "; "), strings.Join(b.UserModels, "; "))
 	add("nonsensitive_user_variables", vars(a.NonsensitiveUserVariables), vars(b.NonsensitiveUserVariables))
 	if !maps.Equal(a.SensitiveUserVariables, b.SensitiveUserVariables) {
-		if u.sensitiveOf(req, a).Vars == nil {
+		if u.redacts(req) {
 			out = append(out, fieldChange{"sensitive_user_variables", "(hidden)", "(hidden, changed)"})
 		} else {
 			add("sensitive_user_variables", vars(a.SensitiveUserVariables), vars(b.SensitiveUserVariables))

@@ -14,7 +14,7 @@ type problemsData struct {
 }
 
 func (u *UI) problems(req *request) error {
-	u.render(req, http.StatusOK, "problems", "Problems", problemsData{Problems: req.snap.Problems})
+	u.render(req, http.StatusOK, "problems", "Problems", problemsData{Problems: req.viewer.problems(req.snap.Problems)})
 	return nil
 }
 
@@ -31,5 +31,5 @@ func (u *UI) head(req *request) error {
 	req.w.Header().Set("Content-Type", "application/json")
 	req.w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(req.w).Encode(headInfo{Head: req.snap.Head, Short: short(req.snap.Head),
-		Time: req.snap.HeadTime.UTC(), Problems: len(req.snap.Problems)})
+		Time: req.snap.HeadTime.UTC(), Problems: len(req.viewer.problems(req.snap.Problems))})
 }

@@ -323,26 +323,3 @@ func TestScopedTokenPages(t *testing.T) {
 		t.Errorf("sign-in with a token lacking %s: %d with cookies %v, want 401 and none", server.PermRead, resp.StatusCode, resp.Cookies())
 	}
 }
-
-// TestMovedPersona: after a move and a retag the history shows the update
-// that made no version, and an old version's YAML is still found at its old
-// path.
-func TestMovedPersona(t *testing.T) {
-	r := newRepo(t)
-	r.git("mv", "personas/dana.yaml", "personas/dana-moved.yaml")
-	r.n++
-	r.git("commit", "-q", "-m", "move dana")
-	retagged := strings.Replace(personaYAML(danaID, "Dana Commuter", danaBackgrounds[2], "Europe/Berlin"), "difficulty: high", "difficulty: low", 1)
-	r.commit("retag dana", map[string]string{"personas/dana-moved.yaml": retagged})
-	s := serve(t, r.dir, server.Config{})
-	_, _, page := get(t, s.URL+"/personas/"+danaID)
-	for _, want := range []string{"personas/dana-moved.yaml", `<li class="event updated">`, "no new version"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("persona page after the move: no %q", want)
-		}
-	}
-	status, _, yaml := get(t, s.URL+"/personas/"+danaID+"/versions/1")
-	if status != http.StatusOK || !strings.Contains(yaml, "<code>personas/dana.yaml</code>") || !strings.Contains(yaml, html.EscapeString(danaBackgrounds[0])) {
-		t.Errorf("v1's YAML after the move: %d\n%s", status, yaml)
-	}
-}

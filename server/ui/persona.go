@@ -2,7 +2,6 @@ package ui
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -28,14 +27,22 @@ type sensitive struct {
 	Hidden int               // how many are hidden
 }
 
-// event is one entry of the history timeline.
+// event is one entry of the history timeline: a version, an update that
+// made none, or both when one commit did both.
 type event struct {
 	Version *registry.Version // nil for an update without a new version
-	Kind    string
+	Kind    string            // "version", "updated" or "deleted"
+	Changes []change          // what an update changed
 	At      time.Time
 	Author  string
 	Commit  string
 	Subject string
+}
+
+// change is one thing an update changed: what it was and what it became.
+type change struct {
+	Kind     string // "renamed", "retagged", "moved", …
+	Old, New []string
 }
 
 // lookup finds a persona the viewer may read.
@@ -70,25 +77,76 @@ func (u *UI) persona(req *request) error {
 // sensitiveOf shows a version's sensitive variables, or only their count
 // when the server redacts them from this viewer.
 func (u *UI) sensitiveOf(req *request, v *registry.Version) sensitive {
-	if u.cfg.RedactSensitive && (req.viewer == nil || !req.viewer.SeeSensitive) {
+	if u.redacts(req) {
 		return sensitive{Hidden: len(v.SensitiveUserVariables)}
 	}
 	return sensitive{Vars: v.SensitiveUserVariables}
 }
 
-// timeline lists the versions newest first, after the last update when it
-// made no version (a retag, rename, move or deletion).
+// redacts says whether sensitive variables are hidden from the viewer.
+func (u *UI) redacts(req *request) bool {
+	return u.cfg.RedactSensitive && (req.viewer == nil || !req.viewer.SeeSensitive)
+}
+
+// timeline merges the versions and the updates, newest first; an update
+// made by a version's commit is shown on that version.
 func timeline(p *registry.Persona) []event {
-	out := make([]event, 0, len(p.Versions)+1)
-	if last := p.Latest(); p.UpdatedCommit != "" && (last == nil || last.Commit != p.UpdatedCommit) {
-		kind := "updated"
-		if p.IsDeleted {
-			kind = "deleted"
+	out := make([]event, 0, len(p.Versions)+len(p.Updates))
+	vs, us := p.Versions, p.Updates
+	for len(vs) > 0 || len(us) > 0 {
+		var v *registry.Version
+		var u *registry.Update
+		if len(vs) > 0 {
+			v = vs[len(vs)-1]
 		}
-		out = append(out, event{Kind: kind, At: p.UpdatedAt, Author: p.UpdatedBy, Commit: p.UpdatedCommit})
+		if len(us) > 0 {
+			u = &us[len(us)-1]
+		}
+		switch {
+		case u != nil && v != nil && u.Commit == v.Commit:
+			e := versionEvent(v)
+			e.Changes = changesOf(u)
+			out = append(out, e)
+			vs, us = vs[:len(vs)-1], us[:len(us)-1]
+		case u != nil && (v == nil || u.At.After(v.CreatedAt)):
+			out = append(out, updateEvent(u))
+			us = us[:len(us)-1]
+		default:
+			out = append(out, versionEvent(v))
+			vs = vs[:len(vs)-1]
+		}
 	}
-	for _, v := range slices.Backward(p.Versions) {
-		out = append(out, event{Version: v, Kind: "version", At: v.CreatedAt, Author: v.Creator, Commit: v.Commit, Subject: v.Subject})
+	return out
+}
+
+func versionEvent(v *registry.Version) event {
+	return event{Version: v, Kind: "version", At: v.CreatedAt, Author: v.Creator, Commit: v.Commit, Subject: v.Subject}
+}
+
+func updateEvent(u *registry.Update) event {
+	kind := "updated"
+	if u.Deleted {
+		kind = "deleted"
+	}
+	return event{Kind: kind, Changes: changesOf(u), At: u.At, Author: u.Author, Commit: u.Commit, Subject: u.Subject}
+}
+
+// changesOf lists what an update changed, old and new side by side.
+func changesOf(u *registry.Update) []change {
+	var out []change
+	for _, k := range u.Kinds() {
+		c := change{Kind: k}
+		switch k {
+		case "renamed":
+			c.Old, c.New = []string{u.OldName}, []string{u.NewName}
+		case "role changed":
+			c.Old, c.New = []string{u.OldRole}, []string{u.NewRole}
+		case "retagged":
+			c.Old, c.New = u.TagsRemoved, u.TagsAdded
+		case "moved":
+			c.Old, c.New = []string{u.OldPath}, []string{u.NewPath}
+		}
+		out = append(out, c)
 	}
 	return out
 }

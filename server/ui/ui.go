@@ -61,6 +61,9 @@ type Viewer struct {
 	// May, when set, says which personas the viewer may read (a scoped
 	// token); nil means all.
 	May func(*registry.Persona) bool
+	// SeeProblem, when set, says which problems (invalid files) the viewer
+	// may see, as the API's problems endpoint filters them; nil means all.
+	SeeProblem func(registry.Problem) bool
 }
 
 // may reports whether the viewer may read the persona.
@@ -74,6 +77,20 @@ func (v *Viewer) visible() func(*registry.Persona) bool {
 
 func (v *Viewer) may(p *registry.Persona) bool {
 	return v == nil || v.May == nil || v.May(p)
+}
+
+// problems keeps the problems the viewer may see.
+func (v *Viewer) problems(ps []registry.Problem) []registry.Problem {
+	if v == nil || v.SeeProblem == nil {
+		return ps
+	}
+	out := []registry.Problem{}
+	for _, p := range ps {
+		if v.SeeProblem(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // UI is the pages' HTTP handler.
@@ -101,14 +118,15 @@ func New(cfg Config) *UI {
 	u.mux.Handle("GET /ui/head", u.reader(u.head))
 	u.mux.Handle("GET /{$}", u.reader(u.catalog))
 	u.mux.Handle("GET /problems", u.reader(u.problems))
-	u.mux.Handle("GET /personas/{id}", u.reader(u.persona))
-	u.mux.Handle("GET /personas/{id}/compare", u.reader(u.compare))
-	u.mux.Handle("GET /personas/{id}/versions/{n}", u.reader(u.versionFile))
+	u.mux.Handle("GET /personas/{id}", u.refReader(u.persona))
+	u.mux.Handle("GET /personas/{id}/compare", u.refReader(u.compare))
+	u.mux.Handle("GET /personas/{id}/versions/{n}", u.refReader(u.versionFile))
+	u.mux.Handle("GET /changes", u.reader(u.changes))
 	return u
 }
 
 // Paths are the path patterns the UI answers, for the server's router.
-var Paths = []string{"/", "/problems", "/personas/*", "/ui/*"}
+var Paths = []string{"/", "/problems", "/changes", "/personas/*", "/ui/*"}
 
 // ServeHTTP answers a page request with the security headers set.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -132,20 +150,34 @@ func cacheStatic(next http.Handler) http.Handler {
 type request struct {
 	snap   *registry.Snapshot
 	viewer *Viewer
+	ref    string // the previewed ref ("": the served branch)
 	w      http.ResponseWriter
 	r      *http.Request
 }
 
 // reader pins the snapshot and the viewer for a page, asking for a token
 // first when reads need one.
-func (u *UI) reader(page func(*request) error) http.Handler {
+func (u *UI) reader(page func(*request) error) http.Handler { return u.pinned(page, false) }
+
+// refReader is reader for the pages that can show a ref (?ref=NAME) as
+// the ref previews of the API do.
+func (u *UI) refReader(page func(*request) error) http.Handler { return u.pinned(page, true) }
+
+func (u *UI) pinned(page func(*request) error, refs bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := u.viewer(w, r)
 		if err == nil && v == nil && u.cfg.RequireAuth {
 			err = errSignIn
 		}
 		req := &request{viewer: v, w: w, r: r}
-		if err == nil {
+		if refs {
+			req.ref = r.URL.Query().Get("ref")
+		}
+		switch {
+		case err != nil:
+		case req.ref != "":
+			req.snap, err = u.cfg.Registry.RefSnapshot(r.Context(), req.ref)
+		default:
 			req.snap = u.cfg.Registry.Snapshot()
 			if req.snap == nil {
 				err = registry.Errorf(registry.EUNAVAILABLE, "the index is still being built; reload in a moment")
@@ -215,17 +247,24 @@ type header struct {
 	PollSeconds  int
 	CommitPrefix string
 	Path         string
+	// Ref is the ref a page previews ("": the served branch); RefQuery is
+	// "?ref=…" for the links that stay on it. RefInput fills the ref switcher.
+	Ref, RefQuery, RefInput string
 }
 
 // render executes a page into a buffer, then writes it with the status.
 func (u *UI) render(req *request, status int, name, title string, data any) {
 	hd := header{Branch: u.cfg.Registry.Branch(), Viewer: req.viewer, CanSignIn: u.cfg.Authenticate != nil,
-		CommitPrefix: u.commitPrefix(), Path: req.r.URL.RequestURI()}
-	if status == http.StatusOK && name != "signin" {
+		CommitPrefix: u.commitPrefix(), Path: req.r.URL.RequestURI(), Ref: req.ref,
+		RefInput: req.r.URL.Query().Get("ref")}
+	if req.ref != "" {
+		hd.RefQuery = "?" + url.Values{"ref": {req.ref}}.Encode()
+	} else if status == http.StatusOK && name != "signin" {
 		hd.PollSeconds = int(u.cfg.PollInterval / time.Second) // only readers' pages follow the head
 	}
 	if req.snap != nil {
-		hd.Head, hd.HeadTime, hd.Problems = req.snap.Head, req.snap.HeadTime, len(req.snap.Problems)
+		hd.Head, hd.HeadTime = req.snap.Head, req.snap.HeadTime
+		hd.Problems = len(req.viewer.problems(req.snap.Problems))
 	}
 	var buf bytes.Buffer
 	if err := u.pages[name].ExecuteTemplate(&buf, "base", page{Title: title, Header: hd, Data: data}); err != nil {
@@ -257,7 +296,7 @@ func trimSlash(s string) string {
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/base.html"))
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"catalog", "persona", "compare", "version", "problems", "signin", "error"} {
+	for _, name := range []string{"catalog", "persona", "compare", "version", "problems", "changes", "signin", "error"} {
 		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
 	}
 	return pages

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
+	"time"
+)
+
+// Heap pacing while serving. With Go's default GOGC=100 the heap may grow to
+// twice the live data before a collection: on a 10,000-persona index of
+// 250 MB live, 50,000 distinct searches took the RSS from 259 MB to 511 MB,
+// memory that follows the traffic, not the repository. The pacer sets GOGC
+// so that the heap may grow by a fixed headroom over the live data instead
+// (GOGC between heapPaceMinPercent and 100), and leaves GOGC at 100 while the
+// registry reads history (a cold index or a rebuild allocates gigabytes: a
+// small GOGC there would collect hundreds of times over).
+const (
+	heapPaceEvery      = time.Second
+	heapPaceBusyFor    = 2 * time.Second // after the last commit read, the registry counts as busy
+	heapPaceMinPercent = 10
+)
+
+// heapPacer adjusts GOGC to headroom over the live heap.
+type heapPacer struct {
+	headroom int64
+	lastRead atomic.Int64 // unix nanoseconds of the last commit the registry read
+	log      *slog.Logger
+	percent  int // the GOGC it set last (0: none yet)
+}
+
+// gcPercentFor is the GOGC that lets a heap of live bytes grow by headroom.
+func gcPercentFor(live, headroom int64) int {
+	if live <= 0 {
+		return 100
+	}
+	return int(min(max(headroom*100/live, heapPaceMinPercent), 100))
+}
+
+// noteRead is chained to the registry's Progress: a commit was read.
+func (p *heapPacer) noteRead() { p.lastRead.Store(time.Now().UnixNano()) }
+
+// run paces until ctx ends, starting once ready is closed.
+func (p *heapPacer) run(ctx context.Context, ready <-chan struct{}) {
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTicker(heapPaceEvery)
+	defer t.Stop()
+	defer debug.SetGCPercent(100)
+	for {
+		p.pace(time.Now())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (p *heapPacer) pace(now time.Time) {
+	pct := 100
+	if now.Sub(time.Unix(0, p.lastRead.Load())) > heapPaceBusyFor {
+		pct = gcPercentFor(liveHeap(), p.headroom)
+	}
+	if pct != p.percent {
+		debug.SetGCPercent(pct)
+		if p.percent == 0 {
+			p.log.Info("heap pacing", "headroom_bytes", p.headroom, "gogc", pct)
+		}
+		p.percent = pct
+	}
+}
+
+// liveHeap is the heap the last collection found live.
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
