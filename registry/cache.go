@@ -207,7 +207,7 @@ func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 			return nil, fmt.Errorf("persona record: %w", err)
 		}
 		p := c.Persona
-		p.Tags = fromTagValues(c.Tags)
+		p.Tags = versionValues.tagsOf(fromTagValues(c.Tags))
 		for j, v := range p.Versions {
 			v.Content = versionValues.content(v.Content)
 			v.Creator = unique.Make(v.Creator).Value()
@@ -227,6 +227,7 @@ func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 			v := c.Valid.Persona
 			v.Tags = fromTagValues(c.Valid.Tags)
 			v.Normalize()
+			versionValues.persona(&v)
 			f.Valid = &v
 		}
 		s.Files[c.Path] = f

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unique"
+
+	"github.com/personaregistry/personas/schema"
 )
 
 // internMax bounds the values an interner remembers; when full it starts
@@ -20,18 +23,32 @@ type interner struct {
 	maps    map[string]map[string]string
 	strs    map[string]*string
 	strList map[string][]string
+	tags    map[string]map[string]*string
 }
 
 var versionValues = &interner{}
+
+// persona makes a parsed persona file share its variable maps, user models,
+// language, time zone, tags, name and role with equal earlier ones: the
+// index keeps the parse of every file at Head and at each checkpoint.
+func (in *interner) persona(f *schema.Persona) {
+	c := in.content(Content{PreferredLanguage: f.PreferredLanguage, Timezone: f.Timezone, UserModels: f.UserModels,
+		NonsensitiveUserVariables: f.NonsensitiveUserVariables, SensitiveUserVariables: f.SensitiveUserVariables})
+	f.PreferredLanguage, f.Timezone, f.UserModels = c.PreferredLanguage, c.Timezone, c.UserModels
+	f.NonsensitiveUserVariables, f.SensitiveUserVariables = c.NonsensitiveUserVariables, c.SensitiveUserVariables
+	f.Name, f.Role = unique.Make(f.Name).Value(), unique.Make(f.Role).Value()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.resetIfFull()
+	f.Tags = in.tagMap(f.Tags)
+}
 
 // content returns c with its maps, slices and optional strings replaced by
 // the interned equal values.
 func (in *interner) content(c Content) Content {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.maps == nil || len(in.maps)+len(in.strs)+len(in.strList) > internMax {
-		in.maps, in.strs, in.strList = map[string]map[string]string{}, map[string]*string{}, map[string][]string{}
-	}
+	in.resetIfFull()
 	c.NonsensitiveUserVariables = in.stringMap(c.NonsensitiveUserVariables)
 	c.SensitiveUserVariables = in.stringMap(c.SensitiveUserVariables)
 	c.PreferredLanguage = in.str(c.PreferredLanguage)
@@ -45,6 +62,14 @@ func (in *interner) content(c Content) Content {
 		}
 	}
 	return c
+}
+
+// resetIfFull starts again when nothing is remembered yet or too much is.
+func (in *interner) resetIfFull() {
+	if in.maps == nil || len(in.maps)+len(in.strs)+len(in.strList)+len(in.tags) > internMax {
+		in.maps, in.strs, in.strList = map[string]map[string]string{}, map[string]*string{}, map[string][]string{}
+		in.tags = map[string]map[string]*string{}
+	}
 }
 
 func (in *interner) stringMap(m map[string]string) map[string]string {
@@ -71,6 +96,33 @@ func (in *interner) stringMap(m map[string]string) map[string]string {
 	return m
 }
 
+func (in *interner) tagMap(m map[string]*string) map[string]*string {
+	if m == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString("tags\x00")
+	for _, k := range keys {
+		b.WriteString(k)
+		if v := m[k]; v != nil {
+			b.WriteByte(1)
+			b.WriteString(*v)
+		}
+		b.WriteByte(0)
+	}
+	key := b.String()
+	if v, ok := in.tags[key]; ok && tagsEqual(v, m) {
+		return v
+	}
+	in.tags[key] = m
+	return m
+}
+
 func (in *interner) str(s *string) *string {
 	if s == nil {
 		return nil
@@ -80,4 +132,12 @@ func (in *interner) str(s *string) *string {
 	}
 	in.strs[*s] = s
 	return s
+}
+
+// tagsOf returns the interned map equal to m.
+func (in *interner) tagsOf(m map[string]*string) map[string]*string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.resetIfFull()
+	return in.tagMap(m)
 }

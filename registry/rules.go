@@ -88,7 +88,7 @@ func (s *indexState) applyCommit(ci *gitdb.Commit, changes []change) {
 			delete(s.Files, c.Path)
 			continue
 		}
-		fs := &fileState{Blob: c.NewHash, Commit: ci.Hash.String()}
+		fs := &fileState{Blob: c.NewHash, Commit: ci.ID()}
 		if p := c.parsed.persona; p != nil {
 			fs.ID, fs.Valid = p.ID, p
 		} else {
@@ -118,7 +118,7 @@ func (s *indexState) applyUnitChange(ci *gitdb.Commit, c change) {
 		delete(s.Units, c.Path)
 		return
 	}
-	u := &unitState{Blob: c.NewHash, Commit: ci.Hash.String()}
+	u := &unitState{Blob: c.NewHash, Commit: ci.ID()}
 	switch {
 	case c.parsed.unit != nil:
 		u.PersonaID = c.parsed.unit.PersonaID
@@ -132,7 +132,7 @@ func (s *indexState) applyUnitChange(ci *gitdb.Commit, c change) {
 }
 
 func problemAt(path string, ci *gitdb.Commit, f *schema.Finding) *Problem {
-	p := &Problem{Path: path, Line: 1, Column: 1, Commit: ci.Hash.String(), Message: "invalid file"}
+	p := &Problem{Path: path, Line: 1, Column: 1, Commit: ci.ID(), Message: "invalid file"}
 	if f != nil {
 		p.Line, p.Column, p.Message = f.Line, f.Column, f.Message
 	}
@@ -204,7 +204,7 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 	content := contentOf(f)
 	if cur == nil {
 		p := &Persona{ID: id, Name: f.Name, Role: f.Role, Tags: f.Tags, Path: w,
-			CreatedAt: ci.Time, Creator: ci.Author, CreatedCommit: ci.Hash.String(), owner: s.gen}
+			CreatedAt: ci.Time, Creator: ci.Author, CreatedCommit: ci.ID(), owner: s.gen}
 		p.addVersion(ci, content)
 		p.touch(ci)
 		s.Personas[id] = p
@@ -252,7 +252,7 @@ func (p *Persona) noteUpdate(cur *Persona, ci *gitdb.Commit) {
 	if len(u.Kinds()) == 0 {
 		return
 	}
-	u.Commit, u.Subject, u.At, u.Author = ci.Hash.String(), ci.Subject, ci.Time, ci.Author
+	u.Commit, u.Subject, u.At, u.Author = ci.ID(), ci.Subject, ci.Time, ci.Author
 	p.Updates = append(p.Updates, u)
 }
 
@@ -274,7 +274,7 @@ func tagsOnlyIn(a, b map[string]*string) []string {
 }
 
 func (p *Persona) touch(ci *gitdb.Commit) {
-	p.UpdatedAt, p.UpdatedBy, p.UpdatedCommit = ci.Time, ci.Author, ci.Hash.String()
+	p.UpdatedAt, p.UpdatedBy, p.UpdatedCommit = ci.Time, ci.Author, ci.ID()
 }
 
 // own lets p append in place to Versions and Updates, which it shares with
@@ -290,7 +290,7 @@ func (p *Persona) own(gen uint64) {
 
 // addVersion appends a version (see own).
 func (p *Persona) addVersion(ci *gitdb.Commit, c Content) {
-	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.Hash.String(), Subject: ci.Subject,
+	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.ID(), Subject: ci.Subject,
 		CreatedAt: ci.Time, Creator: ci.Author, Content: c})
 }
 

@@ -337,6 +337,9 @@ func (j parseJob) run() {
 		}
 	} else {
 		p, _, fs := schema.ParsePersona("", j.data)
+		if p != nil {
+			versionValues.persona(p)
+		}
 		r.persona = p
 		if p == nil {
 			for i := range fs {

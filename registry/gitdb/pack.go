@@ -337,4 +337,3 @@ func (c *baseCache) put(k baseKey, v cacheEntry) {
 	c.size += len(v.data)
 	c.shrinkLocked(c.max)
 }
-
