@@ -21,6 +21,9 @@ var refRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests for the snapshot of a ref other than the served head, by outcome (hit: cached, build: built now).",
 }, []string{"outcome"})
 
+// refHits is refRequests' hit counter.
+var refHits = refRequests.WithLabelValues("hit")
+
 // refEntry is one cached ref snapshot, keyed by its commit: names that
 // point at the same commit share it.
 type refEntry struct {

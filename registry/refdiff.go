@@ -17,7 +17,7 @@ func (r *Registry) RefDiff(ctx context.Context, ref string) (*Diff, error) {
 	}
 	var d *Diff
 	err := r.do(ctx, func() error {
-		head, err := r.resolveRef(ctx, ref)
+		head, _, err := r.resolveRef(ctx, ref)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,15 +46,19 @@ func newRefFetcher() *refFetcher {
 func (r *Registry) ExpireFetchedRefs() {
 	r.mu.Lock()
 	r.fetcher.expired = true
+	r.fetchGen.Add(1) // and no request reuses what they resolved to
 	r.mu.Unlock()
 }
 
 // resolveRef resolves a ref name to a commit, fetching it from the remote
-// when this is a replica and the clone lacks it (or its copy is old).
+// when this is a replica and the clone lacks it (or its copy is old). It
+// also returns how the answer may be reused by requests (nil: it may not).
 // Runs on the owner goroutine.
-func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, error) {
+func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, *resolution, error) {
+	gen := r.fetchGen.Load() // before anything is read: an expiry after it voids the answer
 	if r.opts.Remote == "" {
-		return r.resolveLocalRef(name)
+		h, res, err := r.resolveLocalRef(name)
+		return h, res.in(gen), err
 	}
 	f := r.fetcher
 	r.mu.Lock()
@@ -66,23 +71,34 @@ func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, err
 	}
 	r.mu.Unlock()
 	if name == r.opts.Branch || isHexName(name) {
-		if h, err := r.resolveLocalRef(name); err == nil {
-			return h, nil // the served branch (kept current by the sync loop), or a commit
+		if h, res, err := r.resolveLocalRef(name); err == nil {
+			return h, res.in(gen), nil // the served branch (kept current by the sync loop), or a commit
 		}
 	}
 	fr := f.fetched[name]
 	if fr != nil && time.Since(fr.at) < refFetchTTL {
+		start, dir := time.Now(), r.store.GitDir()
+		stamps := []fileStamp{stampFile(filepath.Join(dir, filepath.FromSlash(fr.local))),
+			stampFile(filepath.Join(dir, "packed-refs"))}
 		if h, _, ok, err := r.store.ReadRef(fr.local); err == nil && ok && !h.IsZero() {
-			return r.peel(h)
+			h, err := r.peel(h)
+			if err != nil {
+				return gitdb.ZeroHash, nil, err
+			}
+			res := &resolution{head: h, files: stamps, until: fr.at.Add(refFetchTTL), gen: gen}
+			if !res.trusted(start) {
+				res = nil
+			}
+			return h, res, nil
 		}
 	}
 	if at, ok := f.misses[name]; ok && time.Since(at) < refMissTTL {
-		return gitdb.ZeroHash, notFoundRef(name, fmt.Sprintf(" (nor on the remote, asked %s ago)", time.Since(at).Round(time.Second)))
+		return gitdb.ZeroHash, nil, notFoundRef(name, fmt.Sprintf(" (nor on the remote, asked %s ago)", time.Since(at).Round(time.Second)))
 	}
 	h, err := r.fetchRef(ctx, name)
 	switch code := ErrorCode(err); {
 	case err == nil:
-		return h, nil
+		return h, nil, nil
 	case code == ENOTFOUND:
 		delete(f.fetched, name)
 		for n, at := range f.misses {
@@ -95,10 +111,11 @@ func (r *Registry) resolveRef(ctx context.Context, name string) (gitdb.Hash, err
 		// the remote is unreachable: serve the copy fetched earlier
 		if h, _, ok, rerr := r.store.ReadRef(fr.local); rerr == nil && ok && !h.IsZero() {
 			r.log.Warn("refetching a ref failed; serving the copy fetched earlier", "ref", name, "err", err)
-			return r.peel(h)
+			h, err := r.peel(h)
+			return h, nil, err
 		}
 	}
-	return gitdb.ZeroHash, err
+	return gitdb.ZeroHash, nil, err
 }
 
 // isHexName says whether name can be an abbreviated or full commit id.
@@ -115,43 +132,69 @@ func isHexName(name string) bool {
 }
 
 // resolveLocalRef resolves name in the local repository, like git rev-parse
-// (a full or abbreviated commit, refs/NAME, refs/tags/NAME, refs/heads/NAME,
-// refs/remotes/NAME), peeling tags.
-func (r *Registry) resolveLocalRef(name string) (gitdb.Hash, error) {
-	if h, ok := r.knownRef(name); ok {
-		return h, nil
+// (a full or abbreviated commit, then NAME, refs/NAME, refs/tags/NAME,
+// refs/heads/NAME, refs/remotes/NAME, refs/remotes/NAME/HEAD), peeling
+// tags. The answer may be reused for a full commit id (forever) and for a
+// name whose winning candidate is a plain (not symbolic) ref (while the
+// files that decided it are unchanged).
+func (r *Registry) resolveLocalRef(name string) (gitdb.Hash, *resolution, error) {
+	if isHexName(name) {
+		h, err := r.store.ResolveRevision(name)
+		if err != nil {
+			return gitdb.ZeroHash, nil, notFoundRef(name, "")
+		}
+		if len(name) == 40 {
+			return h, &resolution{head: h}, nil // a full commit id names this commit for good
+		}
+		return h, nil, nil
 	}
-	h, err := r.store.ResolveRevision(name)
-	if err != nil {
-		return gitdb.ZeroHash, notFoundRef(name, "")
+	start := time.Now()
+	bare, cands, stamps := r.localStamps(name)
+	h, n, ok := r.plainRef(cands)
+	if bare != nil && bare.exists {
+		ok = false // HEAD, FETCH_HEAD …: git's rules, uncached
 	}
-	return h, nil
+	if !ok || !r.knownHead(h) {
+		var err error
+		if h, err = r.store.ResolveRevision(name); err != nil {
+			return gitdb.ZeroHash, nil, notFoundRef(name, "")
+		}
+	}
+	if !ok {
+		return h, nil, nil
+	}
+	// the winner and the candidates before it, the bare name, and
+	// packed-refs unless the winner is the first candidate and loose (a
+	// loose ref hides its packed entry; nothing comes before it there)
+	files := stamps[: n+1 : n+1]
+	if n > 0 || !stamps[n].exists {
+		files = append(files, stamps[len(stamps)-1])
+	}
+	if bare != nil {
+		files = append(files, *bare)
+	}
+	res := &resolution{head: h, files: files}
+	if !res.trusted(start) {
+		return h, nil, nil
+	}
+	return h, res, nil
 }
 
-// knownRef is the fast path of every request for a cached ref: the first
-// of refs/NAME, refs/tags/NAME, refs/heads/NAME, refs/remotes/NAME that
-// exists, when it points at a commit whose snapshot is at hand (no object
-// is read). Names that may be commit ids take the slow path: git prefers
-// the commit.
-func (r *Registry) knownRef(name string) (gitdb.Hash, bool) {
-	if isHexName(name) {
-		return gitdb.ZeroHash, false
-	}
-	cands := []string{"refs/" + name, "refs/tags/" + name, "refs/heads/" + name, "refs/remotes/" + name}
-	if strings.HasPrefix(name, "refs/") {
-		cands = []string{name}
-	}
-	for _, c := range cands {
-		h, symbolic, ok, err := r.store.ReadRef(c)
-		if err != nil || !ok {
+// plainRef reads the candidates in order: the first that exists, when it
+// is a plain ref, with its index. Symbolic and unreadable refs are left to
+// git's rules (ok false).
+func (r *Registry) plainRef(cands []string) (h gitdb.Hash, i int, ok bool) {
+	for i, c := range cands {
+		h, symbolic, exists, err := r.store.ReadRef(c)
+		if err != nil {
+			return gitdb.ZeroHash, 0, false
+		}
+		if !exists {
 			continue
 		}
-		if !symbolic && r.knownHead(h) {
-			return h, true
-		}
-		return gitdb.ZeroHash, false
+		return h, i, !symbolic && !h.IsZero()
 	}
-	return gitdb.ZeroHash, false
+	return gitdb.ZeroHash, 0, false
 }
 
 // knownHead says whether h is the served head or a cached ref snapshot's.

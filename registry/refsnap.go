@@ -15,19 +15,28 @@ import (
 // state on the ref's first-parent chain (the served branch's head, a
 // checkpoint, or a cached ref snapshot) plus the ref's own commits since,
 // and kept in a bounded LRU. A branch is resolved again on every call, so
-// new commits are followed. With a remote, a ref the clone lacks is fetched.
+// new commits are followed: a name resolved before whose ref files are
+// unchanged, with its snapshot at hand, is answered at once, without the
+// repository's goroutine. With a remote, a ref the clone lacks is fetched.
 // Errors: ENOTFOUND for an unknown ref, EINVALID for a malformed name.
 func (r *Registry) RefSnapshot(ctx context.Context, ref string) (*Snapshot, error) {
 	if err := checkRefName(ref); err != nil {
 		return nil, err
 	}
+	if snap := r.cachedRefSnapshot(ref); snap != nil {
+		return snap, nil
+	}
 	var snap *Snapshot
 	err := r.do(ctx, func() error {
-		h, err := r.resolveRef(ctx, ref)
+		h, res, err := r.resolveRef(ctx, ref)
 		if err != nil {
+			r.resolved.drop(ref)
 			return err
 		}
 		snap, err = r.snapshotAt(ctx, h)
+		if err == nil && res != nil {
+			r.resolved.put(ref, res)
+		}
 		return err
 	})
 	return snap, err
@@ -39,7 +48,7 @@ func (r *Registry) snapshotAt(ctx context.Context, h gitdb.Hash) (*Snapshot, err
 		return cur, nil
 	}
 	if e := r.refs.get(h); e != nil {
-		refRequests.WithLabelValues("hit").Inc()
+		refHits.Inc()
 		return e.snap, nil
 	}
 	refRequests.WithLabelValues("build").Inc()

@@ -91,6 +91,9 @@ type Registry struct {
 	refs        *refCache    // snapshots of other refs
 	fetcher     *refFetcher  // refs a replica fetched on request; expired under mu
 
+	resolved resolutions   // ref names resolved before, for requests off the owner goroutine
+	fetchGen atomic.Uint64 // bumped when fetched refs expire: their resolutions go too
+
 	mu        sync.Mutex
 	published *sync.Cond // broadcast when a snapshot is published
 	closed    bool

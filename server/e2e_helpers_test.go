@@ -117,7 +117,9 @@ func findRoute(router routers.Router, req *http.Request) (*routers.Route, map[st
 		return route, params, err
 	}
 	r.URL.Path += "/"
-	r.URL.RawPath = ""
+	if r.URL.RawPath != "" { // an escaped slash (/ref/feature%2Fx/…) stays escaped
+		r.URL.RawPath += "/"
+	}
 	if route2, params2, err2 := router.FindRoute(r); err2 == nil {
 		return route2, params2, nil
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,11 +21,15 @@ import (
 
 // BenchmarkPreview measures /ref/{ref}/ on a generated repository (10,000
 // personas, 100,000 commits; PERSONAS_BENCH_PERSONAS and
-// PERSONAS_BENCH_COMMITS change it) with pull-request refs 5 commits ahead
+// PERSONAS_BENCH_COMMITS change it, PERSONAS_PREVIEW_REPO names any other
+// repository with a main branch) with pull-request refs 5 commits ahead
 // of main: the first request for a ref (its snapshot is built: every
 // request alternates between refs with a cache of one), later requests
-// for a cached ref, and the same request on main. It also reports the heap
-// each cached ref snapshot holds, measured and as estimated for the LRU.
+// for a cached ref, and the same request on main; then lists of 10 and 50
+// and a search on a cached ref and on main, alternated (ref/main is the
+// ratio).
+// It also reports the heap each cached ref snapshot holds, measured and as
+// estimated for the LRU.
 func BenchmarkPreview(b *testing.B) {
 	dir := previewBenchRepo(b)
 	const prs = 8
@@ -62,10 +67,14 @@ func BenchmarkPreview(b *testing.B) {
 	next := 0 // alternates across runs of the sub-benchmark too
 	b.Run("first-request-pr", func(b *testing.B) {
 		before := evicting.RefStats().Builds
+		var slowest time.Duration
 		for range b.N {
+			start := time.Now()
 			loadGet(b, fmt.Sprintf("%s/ref/pull/%d/head%s", evictURL, 1+next%2, list))
+			slowest = max(slowest, time.Since(start))
 			next++
 		}
+		b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest-ms")
 		if built := evicting.RefStats().Builds - before; built != int64(b.N) {
 			b.Fatalf("%d snapshots built for %d requests: not all were first requests", built, b.N)
 		}
@@ -80,6 +89,37 @@ func BenchmarkPreview(b *testing.B) {
 			loadGet(b, cachedURL+list)
 		}
 	})
+	// the same requests on a cached ref and on main, alternated request by
+	// request so that the machine's load falls on both alike
+	words := []string{"frustrated", "refund", "account", "delayed", "confused", "billing", "travel", "doctor"}
+	for _, c := range []struct {
+		name string
+		path func(i int) string
+	}{
+		{"list10", func(int) string { return list }},
+		{"list50", func(int) string { return apiBase + "/?limit=50" }},
+		{"search", func(i int) string {
+			return fmt.Sprintf("%s/search?query=%s+%s", apiBase, words[i%len(words)], words[(i/8)%len(words)])
+		}},
+	} {
+		b.Run("cached-vs-main/"+c.name, func(b *testing.B) {
+			var onRef, onMain time.Duration
+			for i := range b.N {
+				for j := range 2 {
+					url, sum := cachedURL+c.path(i), &onMain
+					if (i+j)%2 == 0 {
+						url, sum = cachedURL+"/ref/pull/1/head"+c.path(i), &onRef
+					}
+					start := time.Now()
+					loadGet(b, url)
+					*sum += time.Since(start)
+				}
+			}
+			b.ReportMetric(float64(onRef.Nanoseconds())/float64(b.N), "ref-ns/op")
+			b.ReportMetric(float64(onMain.Nanoseconds())/float64(b.N), "main-ns/op")
+			b.ReportMetric(float64(onRef)/float64(onMain), "ref/main")
+		})
+	}
 	b.Run("memory-per-ref", func(b *testing.B) {
 		for range b.N {
 		}
@@ -97,25 +137,46 @@ func heapAfterGC() uint64 {
 	return m.HeapAlloc
 }
 
-// previewBenchRepo returns this benchmark's own copy of the generated
-// repository (it adds refs), made once under the temp dir: a copy of
-// `make bench`'s repository when there is one, else generated.
+// previewBenchRepo returns this benchmark's own clone of the repository it
+// measures (it adds refs), made once under the temp dir and reused: of
+// $PERSONAS_PREVIEW_REPO when set, else of `make bench`'s generated
+// repository (at the generated head, should a script have moved main), else
+// of one generated here. The clone is local (hard-linked objects): the
+// source is never written.
 func previewBenchRepo(b *testing.B) string {
 	b.Helper()
 	personas, commits := envInt("PERSONAS_BENCH_PERSONAS", 10000), envInt("PERSONAS_BENCH_COMMITS", 100000)
 	name := fmt.Sprintf("personas-bench-%dx%d.git", personas, commits)
+	src := filepath.Join(os.TempDir(), name)
+	if env := os.Getenv("PERSONAS_PREVIEW_REPO"); env != "" {
+		abs, err := filepath.Abs(env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, name = abs, fmt.Sprintf("%s-%08x", filepath.Base(abs), crc32.ChecksumIEEE([]byte(abs)))
+	}
 	dir := filepath.Join(os.TempDir(), "preview-"+name)
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return dir
 	}
 	os.RemoveAll(dir)
-	shared := filepath.Join(os.TempDir(), name)
-	if _, err := os.Stat(filepath.Join(shared, "HEAD")); err == nil {
-		if err := os.CopyFS(dir+".partial", os.DirFS(shared)); err != nil {
+	os.RemoveAll(dir + ".partial")
+	if _, err := os.Stat(src); err != nil {
+		if os.Getenv("PERSONAS_PREVIEW_REPO") != "" {
+			b.Fatalf("PERSONAS_PREVIEW_REPO: %v", err)
+		}
+		if err := repogen.Create(dir+".partial", repogen.Config{Personas: personas, Commits: commits, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
-	} else if err := repogen.Create(dir+".partial", repogen.Config{Personas: personas, Commits: commits, Seed: 1}); err != nil {
-		b.Fatal(err)
+	} else {
+		if _, err := gittest.Try(os.TempDir(), defaultGitEnv, "", "clone", "--quiet", "--bare", "--local", src, dir+".partial"); err != nil {
+			b.Fatal(err)
+		}
+		if head, err := os.ReadFile(filepath.Join(src, "personas-bench-head")); err == nil {
+			if _, err := gittest.Try(dir+".partial", defaultGitEnv, "", "update-ref", "refs/heads/main", strings.TrimSpace(string(head))); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	if err := os.Rename(dir+".partial", dir); err != nil {
 		b.Fatal(err)

@@ -83,8 +83,9 @@ func startRevServer(t *testing.T, repo, rev string) string {
 	return srv.URL
 }
 
-// rawGet is a GET without OpenAPI validation (the /ref/ prefix is not a
-// path of the Amigo document): status, ETag and body.
+// rawGet is a GET without OpenAPI validation (the document's router
+// matches {ref} only with its slashes escaped; TestPreviewAnswersMatchOpenAPI
+// validates): status, ETag and body.
 func rawGet(t *testing.T, u string, hdr ...string) (int, string, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
