@@ -9,7 +9,9 @@
 # "Maximum resident set size" of time -v) the largest of them.
 # Usage: registry/repogen/bench-history.sh [PERSONASxCOMMITS …]
 #   (default: 2000x20000 10000x100000; BENCH_ROUNDS=3; BENCH_REPO=dir measures
-#   that repository instead, with the sizes ignored)
+#   that repository instead, with the sizes ignored; BENCH_BASELINE=path/to/personas
+#   also runs that binary, e.g. one built from an earlier commit, in every
+#   round, cold and restart, and prints its rows beside ours)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${BENCH_ROUNDS:-3}
@@ -44,7 +46,7 @@ for size in "${sizes[@]}"; do
     fi
   fi
   echo "$label: $repo ($(du -sh "$repo" | cut -f1)), $rounds rounds" >&2
-  rm -f "$tmp"/git "$tmp"/cold "$tmp"/warm
+  rm -f "$tmp"/git "$tmp"/cold "$tmp"/warm "$tmp"/bcold "$tmp"/bwarm
   main=$(git -C "$repo" rev-parse main)
   for i in $(seq "$rounds"); do
     timed git bash -c "git -C '$repo' log --first-parent --raw --no-abbrev --no-renames -m --format=%H main \
@@ -57,6 +59,14 @@ for size in "${sizes[@]}"; do
     git -C "$repo" update-ref refs/heads/main "$new"
     timed warm ./bin/personas export --repo "$repo"
     git -C "$repo" update-ref refs/heads/main "$main"
+    if [ -n "${BENCH_BASELINE:-}" ]; then
+      rm -rf "$repo/personas-cache"
+      timed bcold "$BENCH_BASELINE" export --repo "$repo"
+      git -C "$repo" update-ref refs/heads/main "$new"
+      timed bwarm "$BENCH_BASELINE" export --repo "$repo"
+      git -C "$repo" update-ref refs/heads/main "$main"
+      echo "  round $i: baseline cold $(cut -d' ' -f1 < <(tail -1 "$tmp/bcold")) s, restart $(cut -d' ' -f1 < <(tail -1 "$tmp/bwarm")) s" >&2
+    fi
     echo "  round $i: git $(cut -d' ' -f1 < <(tail -1 "$tmp/git")) s, cold $(cut -d' ' -f1 < <(tail -1 "$tmp/cold")) s, restart $(cut -d' ' -f1 < <(tail -1 "$tmp/warm")) s" >&2
   done
   git_s=$(cut -d' ' -f1 "$tmp/git" | median); git_kb=$(cut -d' ' -f2 "$tmp/git" | maxof)
@@ -66,6 +76,14 @@ for size in "${sizes[@]}"; do
     "$label" "$cold_s" $((cold_kb/1024)) "$git_s" $((git_kb/1024)) "$(awk -v a="$cold_s" -v b="$git_s" 'BEGIN{printf "%.2f", a/b}')")")
   rows+=("$(printf '| restart with the cache (+1 commit), %s | %s s, peak RSS %d MB | — | %s× cold |' \
     "$label" "$warm_s" $((warm_kb/1024)) "$(awk -v a="$warm_s" -v b="$cold_s" 'BEGIN{printf "%.2f", a/b}')")")
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    bc_s=$(cut -d' ' -f1 "$tmp/bcold" | median); bc_kb=$(cut -d' ' -f2 "$tmp/bcold" | maxof)
+    bw_s=$(cut -d' ' -f1 "$tmp/bwarm" | median); bw_kb=$(cut -d' ' -f2 "$tmp/bwarm" | maxof)
+    rows+=("$(printf '| baseline: cold export, %s | %s s, peak RSS %d MB | %s s | **%s×** |' \
+      "$label" "$bc_s" $((bc_kb/1024)) "$git_s" "$(awk -v a="$bc_s" -v b="$git_s" 'BEGIN{printf "%.2f", a/b}')")")
+    rows+=("$(printf '| baseline: restart (+1 commit), %s | %s s, peak RSS %d MB | — | %s× its cold |' \
+      "$label" "$bw_s" $((bw_kb/1024)) "$(awk -v a="$bw_s" -v b="$bc_s" 'BEGIN{printf "%.2f", a/b}')")")
+  fi
 done
 echo
 echo "| work | ours | C git (log --raw + cat-file --batch) | ratio |"
