@@ -4,6 +4,7 @@ package registry
 
 import (
 	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -25,4 +26,26 @@ func runLowPriority(fn func()) {
 		fn()
 	}()
 	<-done
+}
+
+// procsMu serializes changes of GOMAXPROCS by background work.
+var procsMu sync.Mutex
+
+// withSparePs runs fn with GOMAXPROCS raised by extra. Go's scheduler knows
+// nothing of thread priorities: goroutines on low-priority threads hold a P
+// (the right to run Go code) as long as any other goroutine, so with as many
+// Ps as cores a rebuild's workers left requests waiting for a P — p50 of
+// seconds at 1,000 searches/s. With spare Ps, request goroutines always get
+// a P and the kernel, which does know priorities, gives their threads the
+// cores first.
+func withSparePs(extra int, fn func()) {
+	procsMu.Lock()
+	prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + extra)
+	procsMu.Unlock()
+	defer func() {
+		procsMu.Lock()
+		runtime.GOMAXPROCS(prev)
+		procsMu.Unlock()
+	}()
+	fn()
 }

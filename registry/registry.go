@@ -235,7 +235,16 @@ func (r *Registry) target() (gitdb.Hash, error) {
 // that they cannot take the CPU from requests.
 func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	start := time.Now()
-	chain, err := r.ix.firstParentChain(ctx, r.state.Head, target)
+	serving := r.snap.Load() != nil
+	var chain []*gitdb.Commit
+	var err error
+	readChain := func() { chain, err = r.ix.firstParentChain(ctx, r.state.Head, target) }
+	if serving {
+		// a force-push makes this a read of the whole history
+		withSparePs(1, func() { runLowPriority(readChain) })
+	} else {
+		readChain()
+	}
 	rebuilt := false
 	if errors.Is(err, errRewritten) {
 		r.log.Info("history rewritten: rebuilding the index", "branch", r.opts.Branch)
@@ -244,12 +253,15 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	} else if err != nil {
 		return err
 	}
-	serving := r.snap.Load() != nil
 	heavy := rebuilt || len(chain) >= cacheSaveEvery
 	var snap *Snapshot
 	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
 	if serving && heavy {
-		runLowPriority(build)
+		// the owner and every worker on low-priority threads, each
+		// holding a P: as many spare Ps keep requests running
+		r.ix.background = true
+		withSparePs(1+walkWorkers(), func() { runLowPriority(build) })
+		r.ix.background = false
 	} else {
 		build()
 	}
@@ -265,14 +277,20 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
 	refreshDuration.Observe(time.Since(start).Seconds())
 	if serving && r.dirty >= cacheSaveEvery {
-		runLowPriority(func() {
-			r.saveCache()
-			if heavy {
-				debug.FreeOSMemory() // the replaced index
-			}
-		})
+		withSparePs(1, func() { runLowPriority(r.saveAndRelease(heavy)) })
 	}
 	return nil
+}
+
+// saveAndRelease saves the snapshot cache and, after a heavy update, returns
+// the replaced index's memory to the system.
+func (r *Registry) saveAndRelease(heavy bool) func() {
+	return func() {
+		r.saveCache()
+		if heavy {
+			debug.FreeOSMemory() // the replaced index
+		}
+	}
 }
 
 // build applies the chain to the state and makes its snapshot.

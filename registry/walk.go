@@ -20,6 +20,9 @@ type indexer struct {
 	unitDir  string
 	memo     *parseMemo            // blob parses of the current update
 	progress func(done, total int) // Options.Progress, or nil
+	// background runs the workers on low-priority threads (runLowPriority),
+	// for an update made while serving; they number walkWorkers() then.
+	background bool
 }
 
 type parseKey struct {
@@ -102,6 +105,9 @@ func (ix *indexer) firstParentChain(ctx context.Context, from, target gitdb.Hash
 	return chain, nil
 }
 
+// walkWorkers is how many workers a background update runs: one per core.
+func walkWorkers() int { return max(1, runtime.NumCPU()) }
+
 // walkBatch is how many consecutive commits a worker diffs at a time: the
 // trees of one commit are the parent trees of the next.
 const walkBatch = 32
@@ -138,15 +144,25 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 		return err
 	}
 	n := runtime.GOMAXPROCS(0)
+	if ix.background {
+		n = walkWorkers()
+	}
 	jobs := make(chan *batch)
 	order := make(chan *batch, 2*n) // batches in flight, in commit order
 	stop := make(chan struct{})
 	var workers sync.WaitGroup
 	for range n {
 		workers.Go(func() {
-			trees := gitdb.NewTreeReader(ix.store)
-			for b := range jobs {
-				b.out <- ix.walkBatch(ctx, trees, b.parent, b.commits)
+			work := func() {
+				trees := gitdb.NewTreeReader(ix.store)
+				for b := range jobs {
+					b.out <- ix.walkBatch(ctx, trees, b.parent, b.commits)
+				}
+			}
+			if ix.background {
+				runLowPriority(work)
+			} else {
+				work()
 			}
 		})
 	}
