@@ -88,6 +88,9 @@ func run(o options) error {
 	}
 	time.Sleep(time.Duration(o.seconds) * time.Second)
 	l.report("after a cold /readyz 200", 0, o.seconds)
+	first, settled := l.p99(0, 5), l.p99(max(5, o.seconds-5), o.seconds)
+	fmt.Printf("search p99, seconds 0-4 after ready: %.2f ms; seconds %d-%d (settled): %.2f ms; ratio %.2f\n",
+		first, max(5, o.seconds-5), o.seconds-1, settled, first/settled)
 	for l.next.Load() < int64(o.queries) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -117,6 +120,8 @@ func run(o options) error {
 		to := int(time.Since(l.start).Seconds()) + 5
 		time.Sleep(time.Until(l.start.Add(time.Duration(to+1) * time.Second)))
 		l.report("during the rebuild after a force-push (and 5 s after)", from, to)
+		during := l.p99(from, to-5)
+		fmt.Printf("search p99 during the rebuild: %.2f ms; %.2f× the settled p99\n", during, during/settled)
 		fmt.Printf("RSS after the rebuild: %s; %s\n", mb(rss(o.pid)), memStats(hc, o.url))
 	}
 	stop()
@@ -184,6 +189,18 @@ func (l *load) report(title string, from, to int) {
 	}
 	slices.Sort(all)
 	fmt.Printf("%6s %8d %9.2f %9.2f\n", "all", len(all), pct(all, 0.50), pct(all, 0.99))
+}
+
+// p99 is the 99th percentile of the latencies of the seconds in [from, to).
+func (l *load) p99(from, to int) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var all []time.Duration
+	for s := from; s < to; s++ {
+		all = append(all, l.lat[s]...)
+	}
+	slices.Sort(all)
+	return pct(all, 0.99)
 }
 
 func pct(ls []time.Duration, p float64) float64 {
