@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"runtime/debug"
@@ -39,6 +40,13 @@ func gcPercentFor(live, headroom int64) int {
 	return int(min(max(headroom*100/live, heapPaceMinPercent), 100))
 }
 
+// stepGCPercent goes from the last GOGC (0: Go's default, 100) towards want,
+// at most halving it at a time: a goal suddenly far below the heap in use
+// starts a collection at once that requests pay for in allocation assists.
+func stepGCPercent(last, want int) int {
+	return max(want, cmp.Or(last, 100)/2)
+}
+
 // noteRead is chained to the registry's Progress: a commit was read.
 func (p *heapPacer) noteRead() { p.lastRead.Store(time.Now().UnixNano()) }
 
@@ -67,6 +75,7 @@ func (p *heapPacer) pace(now time.Time) {
 	if now.Sub(time.Unix(0, p.lastRead.Load())) > heapPaceBusyFor {
 		pct = gcPercentFor(liveHeap(), p.headroom)
 	}
+	pct = stepGCPercent(p.percent, pct)
 	if pct != p.percent {
 		debug.SetGCPercent(pct)
 		if p.percent == 0 {

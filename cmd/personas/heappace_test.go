@@ -23,3 +23,24 @@ func TestGCPercentFor(t *testing.T) {
 		})
 	}
 }
+
+func TestStepGCPercent(t *testing.T) {
+	tests := []struct {
+		name       string
+		last, want int
+		got        int
+	}{
+		{"first step from Go's default", 0, 12, 50},
+		{"halving towards a low target", 50, 12, 25},
+		{"last step reaches the target", 25, 12, 12},
+		{"rising goes at once", 12, 100, 100},
+		{"steady", 25, 25, 25},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := stepGCPercent(tt.last, tt.want); got != tt.got {
+				t.Errorf("stepGCPercent(%d, %d) = %d, want %d", tt.last, tt.want, got, tt.got)
+			}
+		})
+	}
+}

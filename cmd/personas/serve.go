@@ -83,7 +83,7 @@ PERSONAS_<FLAG> (e.g. PERSONAS_ADDR, PERSONAS_REPO). Stops gracefully on SIGINT/
 	f.Var(&o.responseCacheBytes, "response-cache-bytes", "byte budget of the cache of encoded read responses, least recently used evicted first (0: off)")
 	f.Var(&o.personaCacheBytes, "persona-cache-bytes", "byte budget of the cache of encoded personas (0: off)")
 	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime: a size (e.g. 900MiB), off, or auto: GOMEMLIMIT if set, else 90% of the container's memory limit")
-	o.heapHeadroom = 64 << 20
+	o.heapHeadroom = 32 << 20
 	f.Var(&o.heapHeadroom, "heap-headroom", "while serving, how far the heap may grow over its live data before a collection (sets GOGC; 0: Go's default GOGC=100, as does a GOGC variable)")
 	return cmd
 }
