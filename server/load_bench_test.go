@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +20,14 @@ import (
 	"github.com/personaregistry/personas/server"
 )
 
-// loadConcurrency is the number of client connections of the load generator.
-const loadConcurrency = 16
+// loadConcurrency is the number of client connections of the load generator:
+// 16, or PERSONAS_LOAD_CONNS (wrk -c32 is PERSONAS_LOAD_CONNS=32).
+var loadConcurrency = func() int {
+	if n, err := strconv.Atoi(os.Getenv("PERSONAS_LOAD_CONNS")); err == nil && n > 0 {
+		return n
+	}
+	return 16
+}()
 
 // BenchmarkLoad drives the read API over loopback on a 2,000-persona
 // repository and, in the same run, a minimal handler returning the list
