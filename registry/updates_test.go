@@ -77,21 +77,9 @@ func TestUpdatesOfRefAndBranchStayApart(t *testing.T) {
 		r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "Background.", tags(tier)))
 		r.Commit("tier " + tier)
 	}
-	reg := openRegistry(t, r.Dir)
-	refresh(t, reg)
-	r.Git("checkout", "--quiet", "-b", "feature")
-	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "Background.", tags("feature")))
-	feature := r.Commit("tier feature")
-	r.Git("checkout", "--quiet", "main")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ref, err := reg.RefSnapshot(ctx, "feature")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "Background.", tags("main")))
-	onMain := r.Commit("tier main")
-	head := refresh(t, reg)
+	ref, feature, head, onMain := refThenMain(t, r,
+		personaYAML(idA, "Alpha", "patient", "Background.", tags("feature")),
+		personaYAML(idA, "Alpha", "patient", "Background.", tags("main")))
 
 	last := func(s *registry.Snapshot) registry.Update {
 		p := mustPersona(t, s, idA)
@@ -120,21 +108,8 @@ func TestVersionsOfRefAndBranchStayApart(t *testing.T) {
 		r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", bg))
 		r.Commit("background " + bg)
 	}
-	reg := openRegistry(t, r.Dir)
-	refresh(t, reg)
-	r.Git("checkout", "--quiet", "-b", "feature")
-	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "feature"))
-	feature := r.Commit("background feature")
-	r.Git("checkout", "--quiet", "main")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ref, err := reg.RefSnapshot(ctx, "feature")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Write("personas/a.yaml", personaYAML(idA, "Alpha", "patient", "main"))
-	onMain := r.Commit("background main")
-	head := refresh(t, reg)
+	ref, feature, head, onMain := refThenMain(t, r,
+		personaYAML(idA, "Alpha", "patient", "feature"), personaYAML(idA, "Alpha", "patient", "main"))
 	for _, c := range []struct {
 		s            *registry.Snapshot
 		commit, want string
@@ -144,4 +119,26 @@ func TestVersionsOfRefAndBranchStayApart(t *testing.T) {
 			t.Errorf("at %s: v%d %s %q, want v4 %s %q", short(c.s.Head), v.Number, short(v.Commit), v.Background, short(c.commit), c.want)
 		}
 	}
+}
+
+// refThenMain indexes r, commits onFeature to personas/a.yaml on a branch
+// "feature" and takes its ref snapshot, then commits onMain on main and
+// refreshes: the snapshots and commits of both sides.
+func refThenMain(t *testing.T, r *testRepo, onFeature, onMain string) (ref *registry.Snapshot, featureCommit string, head *registry.Snapshot, mainCommit string) {
+	t.Helper()
+	reg := openRegistry(t, r.Dir)
+	refresh(t, reg)
+	r.Git("checkout", "--quiet", "-b", "feature")
+	r.Write("personas/a.yaml", onFeature)
+	featureCommit = r.Commit("on feature")
+	r.Git("checkout", "--quiet", "main")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ref, err := reg.RefSnapshot(ctx, "feature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Write("personas/a.yaml", onMain)
+	mainCommit = r.Commit("on main")
+	return ref, featureCommit, refresh(t, reg), mainCommit
 }

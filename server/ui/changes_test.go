@@ -85,15 +85,7 @@ func TestChanges(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				status, _, body := get(t, s.URL+tc.path)
-				if status != tc.status {
-					t.Fatalf("GET %s: %d, want %d\n%s", tc.path, status, tc.status, body)
-				}
-				for _, w := range tc.want {
-					if !strings.Contains(body, w) {
-						t.Errorf("GET %s: no %q in\n%s", tc.path, w, body)
-					}
-				}
+				getPage(t, s.URL, tc.path, tc.status, tc.want)
 			})
 		}
 	})

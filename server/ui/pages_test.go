@@ -135,15 +135,7 @@ func TestPages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, h, body := get(t, s.URL+tc.path)
-			if status != tc.status {
-				t.Fatalf("GET %s: %d, want %d\n%s", tc.path, status, tc.status, body)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("GET %s: no %q in\n%s", tc.path, w, body)
-				}
-			}
+			h, body := getPage(t, s.URL, tc.path, tc.status, tc.want)
 			for _, w := range tc.not {
 				if strings.Contains(body, w) {
 					t.Errorf("GET %s: unexpected %q", tc.path, w)
@@ -322,4 +314,20 @@ func TestScopedTokenPages(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) > 0 {
 		t.Errorf("sign-in with a token lacking %s: %d with cookies %v, want 401 and none", server.PermRead, resp.StatusCode, resp.Cookies())
 	}
+}
+
+// getPage GETs base+path, fails the test unless the status is status, and
+// reports each of want the body lacks; it returns the header and body.
+func getPage(t *testing.T, base, path string, status int, want []string) (http.Header, string) {
+	t.Helper()
+	got, h, body := get(t, base+path)
+	if got != status {
+		t.Fatalf("GET %s: %d, want %d\n%s", path, got, status, body)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("GET %s: no %q in\n%s", path, w, body)
+		}
+	}
+	return h, body
 }
