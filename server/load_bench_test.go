@@ -105,19 +105,40 @@ func loadDriveAs(b *testing.B, url func(i int) string, auth string) {
 	loadDriveConns(b, loadConcurrency, url, auth)
 }
 
-// loadDriveConns sends b.N GET requests from conns workers.
+// loadDriveConns sends b.N GET requests from conns workers and reports
+// requests per second and latency percentiles.
 func loadDriveConns(b *testing.B, conns int, url func(i int) string, auth string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, DisableCompression: true}}
-	var next atomic.Int64
-	lat := make([][]time.Duration, conns)
-	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
+	lat := sendRequests(b, client, conns, 0, b.N, url, auth)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
+	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// sendRequests sends the GET requests from..from+n (url(i), with an
+// Authorization header unless auth is "") from conns workers and returns
+// each worker's latencies. A failed request or status other than 200 fails
+// the benchmark and stops its worker.
+func sendRequests(b *testing.B, client *http.Client, conns, from, n int, url func(i int) string, auth string) [][]time.Duration {
+	var next atomic.Int64
+	next.Store(int64(from))
+	lat := make([][]time.Duration, conns)
+	var wg sync.WaitGroup
 	for w := range conns {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= b.N {
+				if i >= from+n {
 					return
 				}
 				t0 := time.Now()
@@ -145,17 +166,7 @@ func loadDriveConns(b *testing.B, conns int, url func(i int) string, auth string
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) == 0 {
-		return
-	}
-	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	return lat
 }
 
 // loadRepo generates (once, under the temp dir) a 2,000-persona repository.

@@ -3,11 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,34 +97,8 @@ func BenchmarkScopedList(b *testing.B) {
 // loadRound sends requests from..from+n from loadConcurrency workers and
 // returns how long they took.
 func loadRound(b *testing.B, url func(i int) string, from, n int, auth string) time.Duration {
-	var next atomic.Int64
-	next.Store(int64(from))
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range loadConcurrency {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= from+n {
-					return
-				}
-				req, _ := http.NewRequest(http.MethodGet, url(i), nil)
-				req.Header.Set("Authorization", auth)
-				resp, err := benchClient.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("GET %s: %s", url(i), resp.Status)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	sendRequests(b, benchClient, loadConcurrency, from, n, url, auth)
 	return time.Since(start)
 }
 

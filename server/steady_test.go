@@ -144,16 +144,8 @@ func TestCacheBudgetUnderRandomQueries(t *testing.T) {
 		clients.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 18))
 			for range 200 {
-				path := randomRead(rng, ids)
-				resp, err := hc.Get(base + path)
-				if err != nil {
-					t.Errorf("GET %s: %v", path, err)
+				if !getOK(t, hc, base, randomRead(rng, ids)) {
 					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					t.Errorf("GET %s: %s", path, resp.Status)
 				}
 			}
 		})
@@ -227,17 +219,8 @@ func TestServingDuringRebuildAndCacheSave(t *testing.T) {
 					return
 				default:
 				}
-				path := randomRead(rng, ids)
 				wasBusy := busy.Load()
-				resp, err := hc.Get(base + path)
-				if err != nil {
-					t.Errorf("GET %s: %v", path, err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					t.Errorf("GET %s: %s", path, resp.Status)
+				if !getOK(t, hc, base, randomRead(rng, ids)) {
 					return
 				}
 				served.Add(1)
@@ -310,4 +293,22 @@ func TestServingDuringRebuildAndCacheSave(t *testing.T) {
 	if served.Load() == 0 {
 		t.Fatal("no request served")
 	}
+}
+
+// getOK GETs base+path and reports (as a test error) a failure or a status
+// other than 200; it says whether the answer was 200.
+func getOK(t *testing.T, hc *http.Client, base, path string) bool {
+	t.Helper()
+	resp, err := hc.Get(base + path)
+	if err != nil {
+		t.Errorf("GET %s: %v", path, err)
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %s", path, resp.Status)
+		return false
+	}
+	return true
 }

@@ -1,15 +1,12 @@
 package amigotest
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Fault is what the proxy does to one request.
@@ -48,20 +45,7 @@ func StartProxy(t testing.TB, target string, decide func(r *http.Request, n int)
 	}
 	p := &Proxy{decide: decide, counts: map[string]int{}, injected: map[Fault]int{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	hs := &http.Server{Handler: p.handler(rp, u), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-		<-done
-	})
-	p.URL = "http://" + ln.Addr().String()
+	p.URL = serveLoopback(t, p.handler(rp, u))
 	return p
 }
 

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -104,20 +103,7 @@ func Start(t testing.TB, o Options) *StandIn {
 	reg.Watch()
 	srv := server.New(server.Config{Registry: reg, Org: Org, Auth: auth, RateLimit: o.RateLimit})
 	s := &StandIn{Repo: o.Repo, Token: secret, CheckToken: check, Reg: reg, ttl: o.TokenTTL, issued: map[string]time.Time{}}
-	hs := &http.Server{Handler: s.handler(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-		<-done
-	})
-	s.URL = "http://" + ln.Addr().String()
+	s.URL = serveLoopback(t, s.handler(srv.Handler()))
 	return s
 }
 
