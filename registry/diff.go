@@ -104,7 +104,7 @@ func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
 	// valid state); HEAD is BASE plus the files that differ, as one commit.
 	before := newIndexState()
 	if !base.IsZero() {
-		chain, err := ix.firstParentChain(ctx, gitdb.ZeroHash, base)
+		chain, err := ix.firstParentChain(ctx, base)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,25 @@ func (r *Registry) snapshotAt(ctx context.Context, h gitdb.Hash) (*Snapshot, err
 // state on target's first-parent chain plus the commits after it. It also
 // returns how many commits were replayed. Runs on the owner goroutine.
 func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState, int, error) {
+	base, chain, err := r.knownBase(ctx, target)
+	if err != nil {
+		return nil, 0, err
+	}
+	s := thaw(base)
+	report := r.ix.progress
+	r.ix.progress = nil // Options.Progress follows the served branch only
+	err = r.ix.update(ctx, s, chain)
+	r.ix.progress = report
+	if err != nil {
+		return nil, 0, err
+	}
+	return s, len(chain), nil
+}
+
+// knownBase walks target's first-parent chain back to the nearest known
+// state and returns it with the commits after it, oldest first. Runs on
+// the owner goroutine.
+func (r *Registry) knownBase(ctx context.Context, target gitdb.Hash) (*indexState, []*gitdb.Commit, error) {
 	var chain []*gitdb.Commit
 	h := target
 	var base *indexState
@@ -82,27 +102,17 @@ func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState,
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		ci, err := r.store.Commit(h)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		chain = append(chain, ci)
 		h = ci.Parent
 	}
-	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-		chain[i], chain[j] = chain[j], chain[i]
-	}
-	s := thaw(base)
-	report := r.ix.progress
-	r.ix.progress = nil // Options.Progress follows the served branch only
-	err := r.ix.update(ctx, s, chain)
-	r.ix.progress = report
-	if err != nil {
-		return nil, 0, err
-	}
-	return s, len(chain), nil
+	slices.Reverse(chain)
+	return base, chain, nil
 }
 
 // knownState returns a state at h that must not be changed: the served
@@ -110,10 +120,10 @@ func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState,
 // zero hash (before a root commit).
 func (r *Registry) knownState(h gitdb.Hash) *indexState {
 	switch {
-	case h.IsZero():
-		return newIndexState()
 	case h == r.state.Head:
 		return r.state
+	case h.IsZero():
+		return newIndexState()
 	}
 	if s := r.checkpoints.at(h); s != nil {
 		return s

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,5 +358,41 @@ func TestRefSnapshotAfterRestartFromCache(t *testing.T) {
 	}
 	if d, w := dumpSnapshot(got), dumpSnapshot(revSnapshot(t, r.Dir, "many/07")); d != w {
 		t.Errorf("snapshot differs (- ref, + alone):\n%s", diffDumps(d, w))
+	}
+}
+
+// TestForcePushReplaysFromKnownState: after the served branch is moved to a
+// commit that does not descend from its head, the index is replayed from the
+// nearest known state (a checkpoint, the empty state before a root), not
+// read again from the root, and equals a fresh index of the new head.
+func TestForcePushReplaysFromKnownState(t *testing.T) {
+	cases := []struct {
+		name     string
+		target   func(r *previewRepo) string
+		replayed int
+	}{
+		{"rewritten after the second commit", func(r *previewRepo) string { return "rewritten" }, 1},
+		{"feature branch forked at the fourth", func(r *previewRepo) string { return "feature/new-callers" }, 3},
+		{"reset one commit back", func(r *previewRepo) string { return r.mains[len(r.mains)-2] }, 0},
+		{"unrelated root", func(r *previewRepo) string { return "unrelated" }, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var total atomic.Int64
+			r := newPreviewRepo(t, registry.Options{Progress: func(done, n int) { total.Store(int64(n)) }})
+			total.Store(-1) // the walks of newPreviewRepo are done: count the rewrite's only
+			target := r.repo().Git("rev-parse", c.target(r))
+			r.repo().Git("update-ref", "refs/heads/main", target)
+			snap := refresh(t, r.reg)
+			if snap.Head != target {
+				t.Fatalf("serving %s after the force-push, want %s", snap.Head, target)
+			}
+			if got := max(total.Load(), 0); got != int64(c.replayed) {
+				t.Errorf("the force-push replayed %d commits, want %d", got, c.replayed)
+			}
+			if got, want := dumpSnapshot(snap), dumpSnapshot(revSnapshot(t, r.Dir, target)); got != want {
+				t.Errorf("after the force-push the index differs from a fresh one (- served, + fresh):\n%s", diffDumps(got, want))
+			}
+		})
 	}
 }

@@ -227,33 +227,38 @@ func (r *Registry) target() (gitdb.Hash, error) {
 	return r.store.ResolveBranch(r.opts.Branch)
 }
 
-// advance reads the commits up to target and publishes the snapshot. A
-// heavy first snapshot is published only once the work its building leaves
-// behind is done (cache saved, the cold index's garbage returned), so that
-// ready means ready. While serving, the heavy work of a rebuild or of a
-// long run of commits, and cache saves, run at a low CPU priority so
-// that they cannot take the CPU from requests.
+// advance reads the commits up to target and publishes the snapshot. The
+// commits are replayed on the nearest known state on target's first-parent
+// chain: the served head, or after a force-push a checkpoint or a cached
+// ref snapshot, so that amending the head replays a few hundred commits
+// instead of the whole history. A heavy first snapshot is published only
+// once the work its building leaves behind is done (cache saved, the cold
+// index's garbage returned), so that ready means ready. While serving, the
+// heavy work of a long run of commits, and cache saves, run at a low CPU
+// priority so that they cannot take the CPU from requests.
 func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	start := time.Now()
 	serving := r.snap.Load() != nil
+	var base *indexState
 	var chain []*gitdb.Commit
 	var err error
-	readChain := func() { chain, err = r.ix.firstParentChain(ctx, r.state.Head, target) }
+	readChain := func() { base, chain, err = r.knownBase(ctx, target) }
 	if serving {
-		// a force-push makes this a read of the whole history
+		// a rewrite without a known state is a read of the whole history
 		withSparePs(1, func() { runLowPriority(readChain) })
 	} else {
 		readChain()
 	}
-	rebuilt := false
-	if errors.Is(err, errRewritten) {
-		r.log.Info("history rewritten: rebuilding the index", "branch", r.opts.Branch)
-		r.state, rebuilt = newIndexState(), true
-		r.checkpoints.reset()
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
-	heavy := rebuilt || len(chain) >= cacheSaveEvery
+	rebuilt := base != r.state
+	if rebuilt {
+		r.log.Info("history rewritten: replaying from the nearest known state", "branch", r.opts.Branch,
+			"from", base.Head.String(), "commits", len(chain))
+		r.state = thaw(base)
+	}
+	heavy := len(chain) >= cacheSaveEvery
 	var snap *Snapshot
 	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
 	if serving && heavy {
@@ -269,6 +274,11 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		return err
 	}
 	r.dirty += len(chain)
+	if rebuilt {
+		// the cache's head is no longer on the branch: a restart would
+		// read the whole history
+		r.dirty = max(r.dirty, cacheSaveEvery)
+	}
 	if !serving && (heavy || r.loaded) {
 		r.settle()
 	}

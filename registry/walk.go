@@ -2,9 +2,9 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -77,15 +77,11 @@ func cleanDir(d string) string {
 // held tens of MB during a cold index of 10,000 personas for no measurable gain.
 const parseMemoSize = 1024
 
-// errRewritten says the new head does not descend from the indexed head.
-var errRewritten = errors.New("history rewritten")
-
-// firstParentChain returns the commits from the indexed head (exclusive) to
-// target, oldest first. It returns errRewritten, with the full chain, when
-// the indexed head is not on target's first-parent chain.
-func (ix *indexer) firstParentChain(ctx context.Context, from, target gitdb.Hash) ([]*gitdb.Commit, error) {
+// firstParentChain returns the commits of target's first-parent chain,
+// oldest first.
+func (ix *indexer) firstParentChain(ctx context.Context, target gitdb.Hash) ([]*gitdb.Commit, error) {
 	var chain []*gitdb.Commit
-	for h := target; !h.IsZero() && h != from; {
+	for h := target; !h.IsZero(); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -96,12 +92,7 @@ func (ix *indexer) firstParentChain(ctx context.Context, from, target gitdb.Hash
 		chain = append(chain, ci)
 		h = ci.Parent
 	}
-	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-		chain[i], chain[j] = chain[j], chain[i]
-	}
-	if !from.IsZero() && (len(chain) == 0 || chain[0].Parent != from) && target != from {
-		return chain, errRewritten
-	}
+	slices.Reverse(chain)
 	return chain, nil
 }
 
