@@ -24,22 +24,28 @@ func TestGCPercentFor(t *testing.T) {
 	}
 }
 
-func TestStepGCPercent(t *testing.T) {
+func TestNextGCPercent(t *testing.T) {
+	const mb = 1 << 20
 	tests := []struct {
-		name       string
-		last, want int
-		got        int
+		name              string
+		last, want        int
+		live, inUse, room int64
+		got               int
 	}{
-		{"first step from Go's default", 0, 12, 50},
-		{"halving towards a low target", 50, 12, 25},
-		{"last step reaches the target", 25, 12, 12},
-		{"rising goes at once", 12, 100, 100},
-		{"steady", 25, 25, 25},
+		{"first step, heap fresh from a collection", 0, 12, 256 * mb, 256 * mb, 32 * mb, 13},
+		{"heap in use far over the target: stop at in use plus headroom", 100, 12, 256 * mb, 400 * mb, 32 * mb, 69},
+		{"lowering never rises above the last", 50, 12, 256 * mb, 400 * mb, 32 * mb, 50},
+		{"after that collection the target is nearly reached", 69, 12, 256 * mb, 260 * mb, 32 * mb, 15},
+		{"target reached", 13, 12, 256 * mb, 250 * mb, 32 * mb, 12},
+		{"rising goes at once", 12, 100, 256 * mb, 400 * mb, 32 * mb, 100},
+		{"steady", 25, 25, 256 * mb, 300 * mb, 32 * mb, 25},
+		{"no collection yet", 0, 100, 0, 10 * mb, 32 * mb, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := stepGCPercent(tt.last, tt.want); got != tt.got {
-				t.Errorf("stepGCPercent(%d, %d) = %d, want %d", tt.last, tt.want, got, tt.got)
+			if got := nextGCPercent(tt.last, tt.want, tt.live, tt.inUse, tt.room); got != tt.got {
+				t.Errorf("nextGCPercent(%d, %d, %d MB live, %d MB in use, %d MB headroom) = %d, want %d",
+					tt.last, tt.want, tt.live/mb, tt.inUse/mb, tt.room/mb, got, tt.got)
 			}
 		})
 	}
