@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"net/http"
 	"sync"
 
@@ -10,8 +11,19 @@ import (
 	"github.com/personaregistry/personas/registry"
 )
 
-// DefaultCacheBytes is the default byte budget of each read cache.
-const DefaultCacheBytes = 32 << 20
+// DefaultResponseCacheBytes is the default byte budget of the cache of
+// encoded responses, and DefaultPersonaCacheBytes that of encoded personas
+// (which holds at most every persona once: about 5 MB at 10,000). With the
+// default --heap-headroom they keep a server's growth under any query mix
+// within 64 MB of its memory at ready.
+const (
+	DefaultResponseCacheBytes = 16 << 20
+	DefaultPersonaCacheBytes  = 32 << 20
+)
+
+// doorkeeperKeys is how many recently seen response keys the response cache
+// remembers in each of its two generations.
+const doorkeeperKeys = 1 << 14
 
 // cacheStats are a cache's size and counters, read by the metrics collector.
 type cacheStats struct {
@@ -23,15 +35,35 @@ type cacheStats struct {
 // snapshot never changes, so a body computed once for a query is right
 // until the head moves. It holds at most its budget of bytes, evicting the
 // least recently used bodies, and is emptied when the snapshot changes.
+// A body is kept only when its query was asked before (a doorkeeper of
+// recently seen keys): a flood of one-off queries neither fills the cache
+// nor evicts the queries that recur.
 type responseCache struct {
 	mu           sync.Mutex
 	snap         *registry.Snapshot
 	lru          *lru[string, []byte]
 	hits, misses uint64
+	seed         maphash.Seed
+	seen, before map[uint64]struct{} // keys asked for: this generation and the last
 }
 
 func newResponseCache(budget int64) *responseCache {
-	return &responseCache{lru: newLRU[string, []byte](budget)}
+	return &responseCache{lru: newLRU[string, []byte](budget), seed: maphash.MakeSeed(),
+		seen: map[uint64]struct{}{}, before: map[uint64]struct{}{}}
+}
+
+// admit reports whether key was asked for recently, and remembers it.
+func (rc *responseCache) admit(key string) bool {
+	h := maphash.String(rc.seed, key)
+	if _, ok := rc.seen[h]; ok {
+		return true
+	}
+	_, ok := rc.before[h]
+	if len(rc.seen) >= doorkeeperKeys {
+		rc.before, rc.seen = rc.seen, make(map[uint64]struct{}, doorkeeperKeys)
+	}
+	rc.seen[h] = struct{}{}
+	return ok
 }
 
 // get returns the body cached for key on snap.
@@ -62,7 +94,9 @@ func (rc *responseCache) put(snap *registry.Snapshot, key string, body []byte) {
 		rc.snap = snap
 		rc.lru.reset()
 	}
-	rc.lru.put(key, body, int64(len(key)+cap(body)))
+	if rc.lru.budget > 0 && rc.admit(key) {
+		rc.lru.put(key, body, int64(len(key)+cap(body)))
+	}
 }
 
 func (rc *responseCache) stats() cacheStats {

@@ -43,7 +43,8 @@ type Config struct {
 	RateLimit float64
 	// ResponseCacheBytes and PersonaCacheBytes are the byte budgets of the
 	// cache of encoded responses and of encoded personas: 0 means
-	// DefaultCacheBytes, a negative value turns the cache off.
+	// DefaultResponseCacheBytes or DefaultPersonaCacheBytes, a negative
+	// value turns the cache off.
 	ResponseCacheBytes int64
 	PersonaCacheBytes  int64
 	// WebURL, when set, is where the repository is browsed on its git host;
@@ -77,10 +78,12 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, org: cfg.Org}
-	s.responses = newResponseCache(cacheBudget(cfg.ResponseCacheBytes))
-	s.instanceJSON = newInstanceCache(cacheBudget(cfg.PersonaCacheBytes))
-	s.previews.responseBytes = cacheBudget(cfg.ResponseCacheBytes) / maxPreviewCaches
-	s.previews.personaBytes = cacheBudget(cfg.PersonaCacheBytes) / maxPreviewCaches
+	responseBytes := cacheBudget(cfg.ResponseCacheBytes, DefaultResponseCacheBytes)
+	personaBytes := cacheBudget(cfg.PersonaCacheBytes, DefaultPersonaCacheBytes)
+	s.responses = newResponseCache(responseBytes)
+	s.instanceJSON = newInstanceCache(personaBytes)
+	s.previews.responseBytes = responseBytes / maxPreviewCaches
+	s.previews.personaBytes = personaBytes / maxPreviewCaches
 	s.metrics = newMetrics(cfg.Registry, map[string]func() cacheStats{
 		"response": s.responses.stats, "persona": s.instanceJSON.stats})
 	s.metrics.prom.MustRegister(buildInfoMetric(cfg.Build))
@@ -125,10 +128,10 @@ func answerWrites(next http.Handler) http.Handler {
 
 // cacheBudget turns a configured budget into bytes: 0 is the default,
 // negative is off.
-func cacheBudget(b int64) int64 {
+func cacheBudget(b, def int64) int64 {
 	switch {
 	case b == 0:
-		return DefaultCacheBytes
+		return def
 	case b < 0:
 		return 0
 	}

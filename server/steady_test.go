@@ -112,7 +112,7 @@ func TestCacheBudgetUnderRandomQueries(t *testing.T) {
 	for _, p := range snap.Personas() {
 		ids = append(ids, p.ID)
 	}
-	budgets := map[string]float64{"response": 256 << 10, "persona": 48 << 10}
+	budgets := map[string]float64{"response": 128 << 10, "persona": 48 << 10}
 	base := steadyServe(t, reg, server.Config{ResponseCacheBytes: int64(budgets["response"]), PersonaCacheBytes: int64(budgets["persona"])})
 	hc := &http.Client{Timeout: 30 * time.Second}
 
@@ -163,6 +163,45 @@ func TestCacheBudgetUnderRandomQueries(t *testing.T) {
 				t.Errorf("%s{cache=%q} = %v after 800 random reads, want > 0", name, cache, m[name+"{"+cache+"}"])
 			}
 		}
+	}
+}
+
+// TestOneOffQueriesDoNotFillTheResponseCache: a flood of never-repeated
+// searches keeps no bodies (they would only evict queries that recur),
+// while a query asked again is kept and then answered from the cache.
+func TestOneOffQueriesDoNotFillTheResponseCache(t *testing.T) {
+	repo := gittest.Generated(t, repogen.Config{Personas: 60, Commits: 120, Seed: 7}) // read only
+	reg, err := registry.Open(registry.Options{Repo: repo, NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	if _, err := reg.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base := steadyServe(t, reg, server.Config{})
+	hc := &http.Client{Timeout: 30 * time.Second}
+	search := "/v1/" + org + "/simulation/persona/search?query="
+	for i := range 300 {
+		getOK(t, hc, base, search+"refund+q"+strconv.Itoa(i))
+	}
+	m := cacheMetrics(t, hc, base)
+	if got := m["personas_cache_entries{response}"]; got != 0 {
+		t.Errorf("after 300 one-off searches the response cache holds %v entries, want 0", got)
+	}
+	if got := m["personas_cache_misses_total{response}"]; got < 300 {
+		t.Errorf("response cache misses = %v after 300 one-off searches, want >= 300", got)
+	}
+	hits := m["personas_cache_hits_total{response}"]
+	for range 3 {
+		getOK(t, hc, base, search+"billing+account")
+	}
+	m = cacheMetrics(t, hc, base)
+	if got := m["personas_cache_entries{response}"]; got != 1 {
+		t.Errorf("a query asked three times: the response cache holds %v entries, want 1", got)
+	}
+	if got := m["personas_cache_hits_total{response}"] - hits; got != 1 {
+		t.Errorf("a query asked three times was answered %v times from the cache, want 1 (kept on the second)", got)
 	}
 }
 

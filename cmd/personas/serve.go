@@ -51,7 +51,7 @@ type serveOptions struct {
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
-	o := &serveOptions{responseCacheBytes: server.DefaultCacheBytes, personaCacheBytes: server.DefaultCacheBytes}
+	o := &serveOptions{responseCacheBytes: server.DefaultResponseCacheBytes, personaCacheBytes: server.DefaultPersonaCacheBytes}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve Amigo's persona API from the repository, following the branch",
