@@ -130,6 +130,10 @@ type batchResult struct {
 func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
 	ix.memo = newParseMemo()
 	defer func() { ix.memo = nil }()
+	if len(chain) > walkBatch {
+		ix.store.Busy()
+		defer ix.store.Idle()
+	}
 	parent, err := ix.parentTree(chain)
 	if err != nil {
 		return err

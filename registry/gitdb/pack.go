@@ -23,8 +23,9 @@ import (
 // (the parent's tree is usually the base of the next tree), and copies
 // once. Objects it can't find (loose objects) are left to go-git.
 type packReader struct {
-	packs []*pack
-	cache *baseCache
+	packs     []*pack
+	cache     *baseCache
+	walkBytes int // the cache's budget during a walk
 }
 
 type pack struct {
@@ -34,8 +35,10 @@ type pack struct {
 
 // The cache of resolved objects is bounded by size during a walk: a third of
 // the packs' size, at least packCacheMin and at most packCacheMax (git's
-// core.deltaBaseCacheLimit is 96 MB); between walks it is shrunk to
-// packIdleBytes, enough for the next commits. Measured with a cold export:
+// core.deltaBaseCacheLimit is 96 MB); between walks it is bounded by
+// packIdleBytes, enough for the next commits (at 10,000 personas a tree is
+// 430 KB), so that a server following one commit at a time does not grow it
+// back to the walk's budget. Measured with a cold export:
 // at 2,000 personas × 20,000 commits (a 31 MB pack) 16 MB costs the same
 // time as 96 MB and 200 MB less peak memory; at 10,000 × 100,000 (160 MB)
 // 48 MB cost the same as 96 MB while 32 MB took 1.5× the CPU (the 530 KB
@@ -43,7 +46,7 @@ type pack struct {
 const (
 	packCacheMin  = 16 << 20
 	packCacheMax  = 96 << 20
-	packIdleBytes = 16 << 20
+	packIdleBytes = 4 << 20
 )
 
 // packCacheBytes is the walk's cache budget for packs of this many bytes.
@@ -69,7 +72,8 @@ func openPackReader(gitDir string) (*packReader, error) {
 			total += fi.Size()
 		}
 	}
-	r.cache = newBaseCache(packCacheBytes(total))
+	r.walkBytes = packCacheBytes(total)
+	r.cache = newBaseCache(r.walkBytes)
 	return r, nil
 }
 
@@ -297,10 +301,12 @@ func newBaseCache(max int) *baseCache {
 	return &baseCache{max: max, ll: list.New(), m: map[baseKey]*list.Element{}}
 }
 
-// shrink evicts the least recently used objects down to max bytes.
-func (c *baseCache) shrink(max int) {
+// setMax bounds the cache by max bytes from now on, evicting the least
+// recently used objects down to it.
+func (c *baseCache) setMax(max int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.max = max
 	c.shrinkLocked(max)
 }
 

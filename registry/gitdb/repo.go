@@ -74,11 +74,19 @@ func (r *Repo) Reopen() {
 	r.packs = packs
 }
 
+// Busy lets the cache of resolved objects grow to its budget for a history
+// walk; Idle bounds it again by what the next few commits need.
+func (r *Repo) Busy() {
+	if r.packs != nil {
+		r.packs.cache.setMax(r.packs.walkBytes)
+	}
+}
+
 // Idle shrinks the caches of a history walk to what the next few commits
-// need; call it when a walk ends.
+// need, and keeps them there until the next Busy.
 func (r *Repo) Idle() {
 	if r.packs != nil {
-		r.packs.cache.shrink(packIdleBytes)
+		r.packs.cache.setMax(packIdleBytes)
 	}
 }
 
