@@ -137,10 +137,15 @@ func (p *Persona) Normalize() {
 func checkRules(doc *Document) []Finding {
 	m, _ := doc.Value.(map[string]any)
 	var out []Finding
-	add := func(field string, sev Severity, msg string) {
+	ruleViolations(m, func(field string, sev Severity, msg string) {
 		_, n := Locate(doc.Root, []string{field})
 		out = append(out, Finding{Line: n.Line, Column: n.Column, Field: field, Severity: sev, Message: msg})
-	}
+	})
+	return out
+}
+
+// ruleViolations calls add for every rule of checkRules that m breaks.
+func ruleViolations(m map[string]any, add func(field string, sev Severity, msg string)) {
 	for _, field := range []string{"name", "role", "background"} {
 		if s, ok := m[field].(string); ok && s != "" && strings.TrimSpace(s) == "" {
 			add(field, SeverityError, field+" must not be blank")
@@ -160,7 +165,6 @@ func checkRules(doc *Document) []Finding {
 		add("sensitive_user_variables", SeverityWarning,
 			"sensitive_user_variables are stored as plain text in git: keep only staging data here")
 	}
-	return out
 }
 
 // UnitTestRef is a unit-test file's reference to a persona.
