@@ -7,7 +7,8 @@
 # Usage: server/bench-steady.sh [PERSONAS] [COMMITS]   (default 10000 100000)
 # PERSONAS_BENCH_REWRITE=0 skips the force-push. Searches are sent at PERSONAS_BENCH_RATE a second (default 1000, about half of
 # what 2 cores answer; 0: as fast as answers come, which leaves a rebuild only
-# its low-priority share). Extra serve flags: PERSONAS_BENCH_FLAGS="--memory-limit 600MiB".
+# its low-priority share). PERSONAS_BENCH_RECURRING=N makes every other query one of N
+# recurring ones (they fill the response cache). Extra serve flags: PERSONAS_BENCH_FLAGS="--memory-limit 600MiB".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 personas=${1:-10000}
@@ -33,6 +34,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
 rewrite=""
 [ "${PERSONAS_BENCH_REWRITE:-1}" = 0 ] || rewrite="git -C '$repo' update-ref refs/heads/main \$(git -C '$repo' -c user.name=bench -c user.email=bench@example.com commit-tree main^{tree} -p main~1 -m 'bench: rewritten head')"
-./bin/loadgen -wait 60m -url "http://127.0.0.1:$port" -pid "$pid" -c 4 -rate "${PERSONAS_BENCH_RATE:-1000}" -seconds 20 -queries 50000 -rewrite "$rewrite"
+./bin/loadgen -wait 60m -url "http://127.0.0.1:$port" -pid "$pid" -c 4 -rate "${PERSONAS_BENCH_RATE:-1000}" -seconds 20 -queries 50000 \
+  -recurring "${PERSONAS_BENCH_RECURRING:-0}" -rewrite "$rewrite"
 echo
 grep -E 'indexed|snapshot cache|settled' "$log" | cut -c1-220 || true

@@ -40,6 +40,7 @@ type options struct {
 	org      string
 	rewrite  string
 	deadline time.Duration
+	pool     int
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&o.org, "org", "default", "organization")
 	flag.StringVar(&o.rewrite, "rewrite", "", "shell command that force-pushes the branch; then the rebuild is measured")
 	flag.DurationVar(&o.deadline, "wait", 10*time.Minute, "how long to wait for /readyz")
+	flag.IntVar(&o.pool, "recurring", 0, "every other query is one of this many recurring queries (0: every query distinct)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -96,7 +98,11 @@ func run(o options) error {
 	}
 	n := l.next.Load()
 	after := rss(o.pid)
-	fmt.Printf("RSS after %d distinct searches: %s (ready + %s); %s\n", n, mb(after), mb(after-rssReady), memStats(hc, o.url))
+	kind := "distinct searches"
+	if o.pool > 0 {
+		kind = fmt.Sprintf("searches (every other one of %d recurring)", o.pool)
+	}
+	fmt.Printf("RSS after %d %s: %s (ready + %s); %s\n", n, kind, mb(after), mb(after-rssReady), memStats(hc, o.url))
 	if o.rewrite != "" {
 		from := int(time.Since(l.start).Seconds()) + 1
 		for int(time.Since(l.start).Seconds()) < from {
@@ -150,7 +156,11 @@ func (l *load) drive(ctx context.Context) {
 			time.Sleep(time.Until(due))
 		}
 		i := l.next.Add(1)
-		q := words[i%int64(len(words))] + "+" + words[(i/7)%int64(len(words))] + "+q" + strconv.FormatInt(i, 36)
+		n := i
+		if l.o.pool > 0 && i%2 == 1 {
+			n = -1 - (i/2*7919)%int64(l.o.pool) // a recurring query: negative numbers never come otherwise
+		}
+		q := words[i%int64(len(words))] + "+" + words[(i/7)%int64(len(words))] + "+q" + strconv.FormatInt(n, 36)
 		url := l.o.url + "/v1/" + l.o.org + "/simulation/persona/search?query=" + q
 		t0 := time.Now()
 		if every > 0 {
