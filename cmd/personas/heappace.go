@@ -16,8 +16,9 @@ import (
 // memory that follows the traffic, not the repository. The pacer sets GOGC
 // so that the heap may grow by a fixed headroom over the live data instead
 // (GOGC between heapPaceMinPercent and 100), and leaves GOGC at 100 while the
-// registry reads history (a cold index or a rebuild allocates gigabytes: a
-// small GOGC there would collect hundreds of times over).
+// registry reads a long history (a cold index or a walk of thousands of
+// commits allocates gigabytes: a small GOGC there would collect hundreds of
+// times over).
 const (
 	heapPaceEvery      = time.Second
 	heapPaceBusyFor    = 2 * time.Second // after the last commit read, the registry counts as busy
@@ -57,8 +58,18 @@ func nextGCPercent(last, want int, live, inUse, headroom int64) int {
 	return max(want, min(last, floor))
 }
 
-// noteRead is chained to the registry's Progress: a commit was read.
-func (p *heapPacer) noteRead() { p.lastRead.Store(time.Now().UnixNano()) }
+// heapPaceLongWalk is the length of a walk from which the pacer leaves
+// GOGC at 100: a refresh or a force-push replay of a few commits allocates
+// little, and letting the heap double for it took the RSS 35 MB up.
+const heapPaceLongWalk = 1000
+
+// noteRead is chained to the registry's Progress: a commit of a walk of
+// total commits was read.
+func (p *heapPacer) noteRead(total int) {
+	if total >= heapPaceLongWalk {
+		p.lastRead.Store(time.Now().UnixNano())
+	}
+}
 
 // run paces until ctx ends, starting once ready is closed.
 func (p *heapPacer) run(ctx context.Context, ready <-chan struct{}) {

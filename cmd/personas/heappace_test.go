@@ -50,3 +50,26 @@ func TestNextGCPercent(t *testing.T) {
 		})
 	}
 }
+
+// TestNoteReadCountsLongWalksOnly: a refresh or a replay of a few commits
+// keeps the pacing; a walk of heapPaceLongWalk commits or more suspends it.
+func TestNoteReadCountsLongWalksOnly(t *testing.T) {
+	tests := []struct {
+		name  string
+		total int
+		busy  bool
+	}{
+		{"one new commit", 1, false},
+		{"a force-push replay", heapPaceLongWalk - 1, false},
+		{"a long walk", heapPaceLongWalk, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p heapPacer
+			p.noteRead(tt.total)
+			if got := p.lastRead.Load() != 0; got != tt.busy {
+				t.Errorf("after a commit of a %d-commit walk, busy = %v, want %v", tt.total, got, tt.busy)
+			}
+		})
+	}
+}

@@ -131,7 +131,7 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	progress := &progressLogger{log: log, interval: serveProgressEvery, now: time.Now}
 	pacer := &heapPacer{headroom: int64(o.heapHeadroom), log: log}
 	onProgress := func(done, total int) {
-		pacer.noteRead()
+		pacer.noteRead(total)
 		progress.update(done, total)
 	}
 	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
