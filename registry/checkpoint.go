@@ -60,22 +60,33 @@ func (c *checkpoints) add(s *indexState) {
 	c.byPos = append(c.byPos, freeze(s))
 	slices.SortStableFunc(c.byPos, func(a, b *indexState) int { return a.Commits - b.Commits })
 	for len(c.byPos) > c.max {
-		c.thin(s.Commits)
+		c.thin(s)
 	}
 }
 
-// thin drops the checkpoint whose neighbours are closest relative to its
-// age, never the newest: the spacing grows about geometrically with age.
-func (c *checkpoints) thin(head int) {
-	best, bestScore := 0, 0.0
-	for i := 0; i < len(c.byPos)-1; i++ {
-		prev := 0
-		if i > 0 {
-			prev = c.byPos[i-1].Commits
+// thin drops one checkpoint, never newest (the one just added at the
+// branch's head): first one past the head (left by a force-push that moved
+// the branch back), else the one whose neighbours are closest relative to
+// its age, so that the spacing grows about geometrically with age.
+func (c *checkpoints) thin(newest *indexState) {
+	head := newest.Commits
+	best, bestScore := -1, 0.0
+	for i, k := range c.byPos {
+		if k.Head == newest.Head {
+			continue
 		}
-		gap := float64(c.byPos[i+1].Commits - prev)
-		score := gap / float64(head-c.byPos[i].Commits+1)
-		if i == 0 || score < bestScore {
+		score := -1.0 // past the head: not on the branch any more
+		if k.Commits <= head {
+			prev, next := 0, head
+			if i > 0 {
+				prev = c.byPos[i-1].Commits
+			}
+			if i+1 < len(c.byPos) {
+				next = min(c.byPos[i+1].Commits, head)
+			}
+			score = float64(next-prev) / float64(head-k.Commits+1)
+		}
+		if best < 0 || score < bestScore {
 			best, bestScore = i, score
 		}
 	}
