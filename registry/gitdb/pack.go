@@ -108,8 +108,9 @@ func (r *packReader) read(h Hash, limit int64) (plumbing.ObjectType, []byte, err
 	if err != nil {
 		return 0, nil, err
 	}
+	typ, data := it.typ, it.data
 	it.escape()
-	return it.typ, it.data, nil
+	return typ, data, nil
 }
 
 // readRef returns an object, referenced: its content (which must not be
