@@ -161,7 +161,9 @@ func defaultStr(s, def string) string {
 func treeChanges(ix *indexer, from, to gitdb.Hash) ([]change, error) {
 	ix.memo = newParseMemo()
 	defer func() { ix.memo = nil }()
-	changes, err := ix.commitChanges(gitdb.NewTreeReader(ix.store), from, to)
+	trees := gitdb.NewTreeReader(ix.store)
+	changes, err := ix.commitChanges(trees, from, to)
+	trees.Close()
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,7 @@ func (r *Registry) VersionFile(ctx context.Context, p *Persona, v *Version) (str
 			return err
 		}
 		tr := gitdb.NewTreeReader(r.store)
+		defer tr.Close()
 		dir, err := tr.Subtree(ci.Tree, r.opts.Dir)
 		if err != nil {
 			return err

@@ -150,6 +150,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 		workers.Go(func() {
 			work := func() {
 				trees := gitdb.NewTreeReader(ix.store)
+				defer trees.Close()
 				for b := range jobs {
 					b.out <- ix.walkBatch(ctx, trees, b.parent, b.commits)
 				}

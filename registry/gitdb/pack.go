@@ -105,8 +105,22 @@ func (r *packReader) close() {
 var errNotPacked = errors.New("object not in a pack")
 
 // read returns an object's type and content. The content may be shared with
-// the cache: callers must not modify it.
+// the cache: callers must not modify it. It is never recycled: callers may
+// keep it as long as they like.
 func (r *packReader) read(h Hash, limit int64) (plumbing.ObjectType, []byte, error) {
+	it, err := r.readRef(h, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	typ, data := it.typ, it.data
+	it.escape()
+	return typ, data, nil
+}
+
+// readRef returns an object, referenced: its content (which must not be
+// modified) stays valid until the caller releases it, then its buffer may
+// be recycled.
+func (r *packReader) readRef(h Hash, limit int64) (*cacheItem, error) {
 	for i, p := range r.packs {
 		off, ok := findOffset(p.idx, h)
 		if !ok {
@@ -114,12 +128,12 @@ func (r *packReader) read(h Hash, limit int64) (plumbing.ObjectType, []byte, err
 		}
 		if limit > 0 {
 			if size, err := r.sizeAt(i, off); err == nil && size > limit {
-				return 0, nil, &SizeError{Size: size, Limit: limit}
+				return nil, &SizeError{Size: size, Limit: limit}
 			}
 		}
 		return r.readAt(i, off, 0)
 	}
-	return 0, nil, errNotPacked
+	return nil, errNotPacked
 }
 
 // sizeAt returns the inflated size of the object at an offset, reading only
@@ -168,48 +182,54 @@ func (r *packReader) sizeAt(i int, off int64) (int64, error) {
 
 const maxDeltaDepth = 10_000
 
-// readAt resolves the object at an offset of pack i.
-func (r *packReader) readAt(i int, off int64, depth int) (plumbing.ObjectType, []byte, error) {
+// testHookDelta, if set, runs before each delta is applied (tests evict the
+// base there, as a concurrent reader may).
+var testHookDelta func(*baseCache)
+
+// readAt resolves the object at an offset of pack i. The object is
+// referenced: the caller releases it.
+func (r *packReader) readAt(i int, off int64, depth int) (*cacheItem, error) {
 	key := baseKey{i, off}
-	if e, ok := r.cache.get(key); ok {
-		return e.typ, e.data, nil
+	if it := r.cache.get(key); it != nil {
+		return it, nil
 	}
 	if depth > maxDeltaDepth {
-		return 0, nil, errors.New("delta chain too long")
+		return nil, errors.New("delta chain too long")
 	}
 	br := getReader(r.packs[i].f, off)
 	defer putReader(br)
 	typ, size, err := readObjectHeader(br)
 	if err != nil {
-		return 0, nil, fmt.Errorf("pack object at %d: %w", off, err)
+		return nil, fmt.Errorf("pack object at %d: %w", off, err)
 	}
-	var baseTyp plumbing.ObjectType
-	var base []byte
+	// base is referenced while the delta is applied: another reader may
+	// evict it from the cache meanwhile
+	var base *cacheItem
 	switch typ {
 	case plumbing.OFSDeltaObject:
 		rel, err := readOffset(br)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		baseTyp, base, err = r.readAt(i, off-rel, depth+1)
-		if err != nil {
-			return 0, nil, err
+		if base, err = r.readAt(i, off-rel, depth+1); err != nil {
+			return nil, err
 		}
 	case plumbing.REFDeltaObject:
 		var bh Hash
 		if _, err := io.ReadFull(br, bh[:]); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		baseTyp, base, err = r.read(bh, 0)
-		if err != nil {
-			return 0, nil, err
+		if base, err = r.readRef(bh, 0); err != nil {
+			return nil, err
 		}
 	}
-	var data []byte
+	var buf *[]byte
+	var pooled bool
 	if base == nil {
-		data = make([]byte, size)
-		if err := inflate(br, data); err != nil {
-			return 0, nil, fmt.Errorf("inflate pack object at %d: %w", off, err)
+		buf, pooled = getBig(int(size))
+		if err := inflate(br, *buf); err != nil {
+			r.cache.discard(buf, pooled)
+			return nil, fmt.Errorf("inflate pack object at %d: %w", off, err)
 		}
 	} else {
 		// the delta itself is garbage once applied: inflate it into a
@@ -217,16 +237,31 @@ func (r *packReader) readAt(i int, off int64, depth int) (plumbing.ObjectType, [
 		scratch := getScratch(size)
 		err := inflate(br, *scratch)
 		if err == nil {
-			data, err = applyDelta(base, *scratch)
+			_, dst, ok := deltaSizes(*scratch)
+			if !ok {
+				err = errBadDelta
+			} else {
+				if testHookDelta != nil {
+					testHookDelta(r.cache)
+				}
+				buf, pooled = getBig(dst)
+				if err = applyDeltaTo(*buf, base.data, *scratch); err != nil {
+					r.cache.discard(buf, pooled)
+				}
+			}
 		}
 		putScratch(scratch)
+		typ = base.typ
+		base.release()
 		if err != nil {
-			return 0, nil, fmt.Errorf("apply delta at %d: %w", off, err)
+			return nil, fmt.Errorf("apply delta at %d: %w", off, err)
 		}
-		typ = baseTyp
 	}
-	r.cache.put(key, cacheEntry{typ: typ, data: data})
-	return typ, data, nil
+	it := &cacheItem{key: key, typ: typ, data: *buf}
+	if pooled {
+		it.buf = buf
+	}
+	return r.cache.put(it), nil
 }
 
 // readObjectHeader reads the type and inflated size of a pack entry.
@@ -275,11 +310,20 @@ func inflate(r *bufio.Reader, out []byte) error {
 
 // baseCache is an LRU of resolved pack objects, bounded by total bytes. It
 // is safe for concurrent use.
+//
+// Its items are reference counted so that their buffers can be recycled
+// (getBig, putBig): get and put hand out a reference, which the caller
+// gives back with release. An item's buffer returns to its pool when the
+// item is out of the cache (evicted, or never admitted) and unreferenced,
+// whichever happens last; an escaped item's never does (its content was
+// handed out without a reference: see packReader.read).
 type baseCache struct {
 	mu        sync.Mutex
 	max, size int
 	ll        *list.List
 	m         map[baseKey]*list.Element
+	recycle   func(*[]byte) // putBig; tests watch it
+	held      int           // references handed out and not released
 }
 
 type baseKey struct {
@@ -287,18 +331,21 @@ type baseKey struct {
 	off  int64
 }
 
-type cacheEntry struct {
-	typ  plumbing.ObjectType
-	data []byte
-}
-
+// cacheItem is a resolved object. typ and data don't change; the other
+// fields are guarded by the cache's mutex.
 type cacheItem struct {
-	key baseKey
-	cacheEntry
+	key     baseKey
+	typ     plumbing.ObjectType
+	data    []byte
+	buf     *[]byte // data's pooled buffer, nil if not pooled
+	c       *baseCache
+	refs    int
+	cached  bool // in c's list and map
+	escaped bool
 }
 
 func newBaseCache(max int) *baseCache {
-	return &baseCache{max: max, ll: list.New(), m: map[baseKey]*list.Element{}}
+	return &baseCache{max: max, ll: list.New(), m: map[baseKey]*list.Element{}, recycle: putBig}
 }
 
 // setMax bounds the cache by max bytes from now on, evicting the least
@@ -317,29 +364,87 @@ func (c *baseCache) shrinkLocked(max int) {
 		c.ll.Remove(last)
 		delete(c.m, it.key)
 		c.size -= len(it.data)
+		it.cached = false
+		c.freeLocked(it)
 	}
 }
 
-func (c *baseCache) get(k baseKey) (cacheEntry, bool) {
+// freeLocked recycles it's buffer if nothing can reach it any more.
+func (c *baseCache) freeLocked(it *cacheItem) {
+	if it.refs == 0 && !it.cached && !it.escaped && it.buf != nil {
+		b := it.buf
+		it.buf, it.data = nil, nil
+		c.recycle(b)
+	}
+}
+
+// get returns the object at k, referenced, or nil.
+func (c *baseCache) get(k baseKey) *cacheItem {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[k]; ok {
 		c.ll.MoveToFront(e)
-		return e.Value.(*cacheItem).cacheEntry, true
+		it := e.Value.(*cacheItem)
+		it.refs++
+		c.held++
+		return it
 	}
-	return cacheEntry{}, false
+	return nil
 }
 
-func (c *baseCache) put(k baseKey, v cacheEntry) {
-	if len(v.data) > c.max/4 {
-		return
-	}
+// put adds a new, unreferenced item (unless it is too large) and returns
+// it referenced; or, when another reader resolved the same object first,
+// recycles it and returns that reader's, referenced.
+func (c *baseCache) put(it *cacheItem) *cacheItem {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[k]; ok {
-		return // another reader resolved it too
+	it.c = c
+	if e, ok := c.m[it.key]; ok {
+		c.freeLocked(it)
+		it = e.Value.(*cacheItem)
+		c.ll.MoveToFront(e)
+		it.refs++
+		c.held++
+		return it
 	}
-	c.m[k] = c.ll.PushFront(&cacheItem{key: k, cacheEntry: v})
-	c.size += len(v.data)
-	c.shrinkLocked(c.max)
+	it.refs++
+	c.held++
+	if len(it.data) <= c.max/4 {
+		c.m[it.key] = c.ll.PushFront(it)
+		it.cached = true
+		c.size += len(it.data)
+		c.shrinkLocked(c.max)
+	}
+	return it
+}
+
+// release gives back a reference from get, put or packReader.readRef.
+func (c *baseCache) release(it *cacheItem) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if it.refs <= 0 {
+		panic("gitdb: cache item released more often than referenced")
+	}
+	it.refs--
+	c.held--
+	c.freeLocked(it)
+}
+
+// discard recycles a buffer from getBig that was never shared.
+func (c *baseCache) discard(b *[]byte, pooled bool) {
+	if pooled {
+		c.recycle(b)
+	}
+}
+
+// release gives back the caller's reference to it.
+func (it *cacheItem) release() { it.c.release(it) }
+
+// escape marks it as handed out for good (its buffer is never recycled) and
+// gives back the caller's reference.
+func (it *cacheItem) escape() {
+	it.c.mu.Lock()
+	it.escaped = true
+	it.c.mu.Unlock()
+	it.release()
 }

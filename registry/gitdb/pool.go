@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/zlib"
 	"io"
+	"math/bits"
 	"os"
 	"sync"
 )
@@ -58,5 +59,59 @@ func getScratch(n int64) *[]byte {
 func putScratch(b *[]byte) {
 	if cap(*b) <= scratchMax {
 		scratches.Put(b)
+	}
+}
+
+// Resolved objects of bigMin bytes or more (the trees of a large registry,
+// hundreds of KB each, one or two per commit) are the bulk of a history
+// walk's allocation: made anew per commit they cost tens of GB over a long
+// history and keep the collector busy. The delta-base cache recycles their
+// buffers through these pools once nothing references them (see
+// baseCache). A buffer's capacity is its size class: n rounded up to a
+// quarter of the power of two at or above n, so at most a quarter is wasted
+// and a slowly growing tree stays in one class for many commits.
+const (
+	bigMinShift = 6  // the smallest class is 64 bytes (tests pool small objects)
+	bigMaxShift = 28 // buffers above 256 MiB are not pooled
+	bigClasses  = (bigMaxShift - bigMinShift + 1) * 4
+)
+
+// bigMin is the size from which buffers are pooled (at least 1<<bigMinShift).
+var bigMin = 64 << 10
+
+var bigPools [bigClasses]sync.Pool // of *[]byte, by class
+
+// bigClass returns the class of a buffer of n bytes and its capacity, or -1
+// when n is not pooled.
+func bigClass(n int) (class, size int) {
+	if n < max(bigMin, 1<<bigMinShift) || n > 1<<bigMaxShift {
+		return -1, 0
+	}
+	e := bits.Len(uint(n - 1)) // 2^e >= n > 2^(e-1)
+	q := 1 << (e - 3)
+	size = (n + q - 1) &^ (q - 1)
+	return (e-bigMinShift)*4 + size/q - 5, size
+}
+
+// getBig returns a buffer of n bytes whose content is garbage, and whether
+// it belongs to a size class (then putBig may recycle it).
+func getBig(n int) (*[]byte, bool) {
+	c, size := bigClass(n)
+	if c < 0 {
+		b := make([]byte, n)
+		return &b, false
+	}
+	if b, ok := bigPools[c].Get().(*[]byte); ok {
+		*b = (*b)[:n]
+		return b, true
+	}
+	b := make([]byte, n, size)
+	return &b, true
+}
+
+// putBig recycles a buffer from getBig. Nothing may use it afterwards.
+func putBig(b *[]byte) {
+	if c, size := bigClass(cap(*b)); c >= 0 && size == cap(*b) {
+		bigPools[c].Put(b)
 	}
 }

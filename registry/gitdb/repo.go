@@ -216,6 +216,27 @@ func (r *Repo) readRaw(h Hash, want plumbing.ObjectType, limit int64) ([]byte, e
 	return r.readRawGoGit(h, want, limit)
 }
 
+// readRef is readRaw without a limit for a reader that gives the content
+// back: it stays valid until the returned item is released (a nil item, for
+// an object not read from a pack, needs no release).
+func (r *Repo) readRef(h Hash, want plumbing.ObjectType) ([]byte, *cacheItem, error) {
+	if r.packs != nil {
+		it, err := r.packs.readRef(h, 0)
+		switch {
+		case err == nil && it.typ != want:
+			typ := it.typ
+			it.release()
+			return nil, nil, fmt.Errorf("read %s %s: object is a %s", want, h, typ)
+		case err == nil:
+			return it.data, it, nil
+		case !errors.Is(err, errNotPacked):
+			return nil, nil, fmt.Errorf("read %s %s: %w", want, h, err)
+		}
+	}
+	data, err := r.readRawGoGit(h, want, 0)
+	return data, nil, err
+}
+
 func (r *Repo) readRawGoGit(h Hash, want plumbing.ObjectType, limit int64) ([]byte, error) {
 	r.gogit.Lock()
 	defer r.gogit.Unlock()

@@ -87,22 +87,54 @@ type Change struct {
 // diffing each commit of a walk against its parent reads each tree once. Like
 // its Repo, it is owned by one goroutine; several TreeReaders of one Repo may
 // read at once.
+//
+// The trees it holds are references into the pack reader's cache, whose
+// buffers are recycled once released: a tree is released when a commit no
+// longer needs it (NextCommit) and by Close. Nothing it returns points into
+// a tree (Change paths and modes are copies). A TreeReader that is never
+// closed only keeps its last trees from being recycled.
 type TreeReader struct {
 	repo *Repo
-	prev map[Hash][]byte
-	cur  map[Hash][]byte
+	prev map[Hash]heldTree
+	cur  map[Hash]heldTree
+}
+
+// heldTree is a tree's content and the reference that keeps it valid (nil
+// when the tree was not read from a pack).
+type heldTree struct {
+	data []byte
+	ref  *cacheItem
+}
+
+func (t heldTree) release() {
+	if t.ref != nil {
+		t.ref.release()
+	}
 }
 
 // NewTreeReader returns a TreeReader of the trees of repo.
 func NewTreeReader(repo *Repo) *TreeReader {
-	return &TreeReader{repo: repo, prev: map[Hash][]byte{}, cur: map[Hash][]byte{}}
+	return &TreeReader{repo: repo, prev: map[Hash]heldTree{}, cur: map[Hash]heldTree{}}
 }
 
 // NextCommit rotates the cache: the trees read for this commit become the
-// parent trees of the next.
+// parent trees of the next; the parent trees it did not read again are
+// released.
 func (r *TreeReader) NextCommit() {
+	for h, t := range r.prev {
+		if _, ok := r.cur[h]; !ok {
+			t.release()
+		}
+	}
 	r.prev, r.cur = r.cur, r.prev
 	clear(r.cur)
+}
+
+// Close releases every tree r holds. r stays usable (it starts afresh);
+// nothing read through it before may be used after.
+func (r *TreeReader) Close() {
+	r.NextCommit()
+	r.NextCommit()
 }
 
 func (r *TreeReader) tree(h Hash) ([]byte, error) {
@@ -110,17 +142,18 @@ func (r *TreeReader) tree(h Hash) ([]byte, error) {
 		return nil, nil
 	}
 	if t, ok := r.cur[h]; ok {
-		return t, nil
+		return t.data, nil
 	}
 	t, ok := r.prev[h]
 	if !ok {
-		var err error
-		if t, err = r.repo.readRaw(h, plumbing.TreeObject, 0); err != nil {
+		data, ref, err := r.repo.readRef(h, plumbing.TreeObject)
+		if err != nil {
 			return nil, err
 		}
+		t = heldTree{data, ref}
 	}
 	r.cur[h] = t
-	return t, nil
+	return t.data, nil
 }
 
 // Subtree returns the hash of the tree at dir ("a/b") below root, or zero.

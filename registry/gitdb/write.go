@@ -185,6 +185,7 @@ func (r *Repo) ReadFile(commit Hash, p string) ([]byte, error) {
 		return nil, err
 	}
 	tr := NewTreeReader(r)
+	defer tr.Close()
 	dirHash, err := tr.Subtree(ci.Tree, path.Dir(p))
 	if err != nil || dirHash.IsZero() {
 		return nil, err
