@@ -357,6 +357,14 @@ func (c *baseCache) setMax(max int) {
 	c.shrinkLocked(max)
 }
 
+// shrink evicts the least recently used objects down to max bytes, leaving
+// the bound as it is.
+func (c *baseCache) shrink(max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shrinkLocked(max)
+}
+
 func (c *baseCache) shrinkLocked(max int) {
 	for c.size > max {
 		last := c.ll.Back()
