@@ -73,3 +73,24 @@ func TestNoteReadCountsLongWalksOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestWalkGCPercent(t *testing.T) {
+	const mb = 1 << 20
+	tests := []struct {
+		name string
+		live int64
+		want int
+	}{
+		{"small index: Go's default", 40 * mb, 100},
+		{"the headroom over a larger one", 128 * mb, 50},
+		{"floored for a large one", 400 * mb, heapWalkMinPercent},
+		{"no collection yet", 0, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := walkGCPercent(tt.live); got != tt.want {
+				t.Errorf("walkGCPercent(%d MB) = %d, want %d", tt.live/mb, got, tt.want)
+			}
+		})
+	}
+}

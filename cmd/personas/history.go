@@ -38,7 +38,9 @@ func openSnapshotTo(ctx context.Context, stderr io.Writer, g *globalFlags) (*reg
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	defer reg.Close()
+	stopPacing := paceWalk(ctx)
 	snap, err := reg.Refresh(ctx)
+	stopPacing()
 	bar.finish()
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
@@ -60,6 +62,7 @@ func newExportCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer paceWalk(cmd.Context())() // encoding every version allocates too
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
 			if err := server.WriteExport(w, snap, g.org); err != nil {
 				return err

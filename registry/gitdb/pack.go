@@ -38,14 +38,14 @@ type pack struct {
 // core.deltaBaseCacheLimit is 96 MB); between walks it is bounded by
 // packIdleBytes, enough for the next commits (at 10,000 personas a tree is
 // 430 KB), so that a server following one commit at a time does not grow it
-// back to the walk's budget. Measured with a cold export:
-// at 2,000 personas × 20,000 commits (a 31 MB pack) 16 MB costs the same
-// time as 96 MB and 200 MB less peak memory; at 10,000 × 100,000 (160 MB)
-// 48 MB cost the same as 96 MB while 32 MB took 1.5× the CPU (the 530 KB
-// trees are evicted before the deltas based on them are read).
+// back to the walk's budget. Measured with a cold export: at 2,000 personas
+// × 20,000 commits (a 31 MB pack) 16 MB costs the same time as 96 MB and
+// 200 MB less peak memory; at 10,000 × 100,000 (160 MB), since tree buffers
+// are recycled, 32 MB is as fast as 53 MB (19–21 s) with less memory, and
+// 16 MB takes 10% more time.
 const (
 	packCacheMin  = 16 << 20
-	packCacheMax  = 96 << 20
+	packCacheMax  = 32 << 20
 	packIdleBytes = 4 << 20
 )
 

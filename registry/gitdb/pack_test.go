@@ -160,7 +160,7 @@ func TestPackCacheBytes(t *testing.T) {
 	}{
 		{"empty repository", 0, packCacheMin},
 		{"small pack", 31 << 20, packCacheMin},
-		{"a third of a mid-size pack", 160 << 20, 160 << 20 / 3},
+		{"a third of a mid-size pack", 80 << 20, 80 << 20 / 3},
 		{"large pack", 4 << 30, packCacheMax},
 	}
 	for _, tt := range tests {
