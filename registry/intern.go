@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -20,10 +21,11 @@ const internMax = 1 << 16
 // personas × 100,000 commits). Interned values are never modified.
 type interner struct {
 	mu      sync.Mutex
-	maps    map[string]map[string]string
+	seed    maphash.Seed
+	maps    map[uint64]map[string]string
 	strs    map[string]*string
 	strList map[string][]string
-	tags    map[string]map[string]*string
+	tags    map[uint64]map[string]*string
 }
 
 var versionValues = &interner{}
@@ -67,8 +69,9 @@ func (in *interner) content(c Content) Content {
 // resetIfFull starts again when nothing is remembered yet or too much is.
 func (in *interner) resetIfFull() {
 	if in.maps == nil || len(in.maps)+len(in.strs)+len(in.strList)+len(in.tags) > internMax {
-		in.maps, in.strs, in.strList = map[string]map[string]string{}, map[string]*string{}, map[string][]string{}
-		in.tags = map[string]map[string]*string{}
+		in.maps, in.strs, in.strList = map[uint64]map[string]string{}, map[string]*string{}, map[string][]string{}
+		in.tags = map[uint64]map[string]*string{}
+		in.seed = maphash.MakeSeed()
 	}
 }
 
@@ -76,7 +79,7 @@ func (in *interner) stringMap(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
 	}
-	key := mapKey(m, func(b *strings.Builder, v string) { b.WriteString(v) })
+	key := mapHash(in.seed, m, func(h *maphash.Hash, v string) { h.WriteString(v) })
 	if v, ok := in.maps[key]; ok && maps.Equal(v, m) {
 		return v
 	}
@@ -88,10 +91,10 @@ func (in *interner) tagMap(m map[string]*string) map[string]*string {
 	if m == nil {
 		return nil
 	}
-	key := mapKey(m, func(b *strings.Builder, v *string) {
+	key := mapHash(in.seed, m, func(h *maphash.Hash, v *string) {
 		if v != nil { // a null tag value differs from an empty one
-			b.WriteByte(1)
-			b.WriteString(*v)
+			h.WriteByte(1)
+			h.WriteString(*v)
 		}
 	})
 	if v, ok := in.tags[key]; ok && tagsEqual(v, m) {
@@ -101,18 +104,20 @@ func (in *interner) tagMap(m map[string]*string) map[string]*string {
 	return m
 }
 
-// mapKey is a string naming m's entries in key order. Equal maps have equal
-// keys; a key may rarely name two different maps, so callers compare too.
-func mapKey[V any](m map[string]V, writeValue func(*strings.Builder, V)) string {
-	keys := slices.Sorted(maps.Keys(m))
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		writeValue(&b, m[k])
-		b.WriteByte(0)
+// mapHash hashes m's entries, in any order: equal maps hash equal; two
+// different maps rarely do, so callers compare too.
+func mapHash[V any](seed maphash.Seed, m map[string]V, writeValue func(*maphash.Hash, V)) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var sum uint64
+	for k, v := range m {
+		h.Reset()
+		h.WriteString(k)
+		h.WriteByte(0)
+		writeValue(&h, v)
+		sum += h.Sum64() // commutative: map order does not matter
 	}
-	return b.String()
+	return sum ^ uint64(len(m))
 }
 
 func (in *interner) str(s *string) *string {
