@@ -40,6 +40,10 @@ type Options struct {
 	// Checkpoints is how many states of the branch are kept to build ref
 	// snapshots from (default DefaultCheckpoints; negative keeps none).
 	Checkpoints int
+	// OneShot says the registry serves one read and is closed (a command
+	// line tool): a first snapshot is published without returning the
+	// memory its building freed to the system first.
+	OneShot bool
 	// Progress, when set, is called after each commit of a history walk
 	// with the commits read so far and the walk's total, one call at a
 	// time from the walk's goroutine; it must return quickly.
@@ -334,7 +338,9 @@ func (r *Registry) settle() {
 	if r.dirty >= cacheSaveEvery {
 		r.saveCache()
 	}
-	debug.FreeOSMemory()
+	if !r.opts.OneShot {
+		debug.FreeOSMemory()
+	}
 	r.log.Info("settled before ready", "duration", time.Since(start).Round(time.Millisecond))
 }
 

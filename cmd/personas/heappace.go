@@ -79,7 +79,8 @@ func (p *heapPacer) noteRead(total int) {
 }
 
 // run paces until ctx ends: for a walk until ready is closed (a nil ready
-// is never closed: a command that only reads history), then for serving.
+// is never closed: a command that only reads history), then for serving,
+// and for a walk again while a long one runs.
 func (p *heapPacer) run(ctx context.Context, ready <-chan struct{}) {
 	t := time.NewTicker(heapPaceEvery)
 	defer t.Stop()

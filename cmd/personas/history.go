@@ -31,16 +31,15 @@ func openSnapshot(cmd *cobra.Command, g *globalFlags) (*registry.Snapshot, error
 // stderr when it is a terminal.
 func openSnapshotTo(ctx context.Context, stderr io.Writer, g *globalFlags) (*registry.Snapshot, error) {
 	bar := newProgressBar(stderr)
+	defer paceWalk(ctx)()
 	reg, err := registry.Open(registry.Options{Repo: g.repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Progress: bar.progressFunc()})
+		Progress: bar.progressFunc(), OneShot: true})
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	defer reg.Close()
-	stopPacing := paceWalk(ctx)
 	snap, err := reg.Refresh(ctx)
-	stopPacing()
 	bar.finish()
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
@@ -62,7 +61,7 @@ func newExportCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer paceWalk(cmd.Context())() // encoding every version allocates too
+			defer paceWalk(cmd.Context())() // encoding every version allocates much, too
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
 			if err := server.WriteExport(w, snap, g.org); err != nil {
 				return err
