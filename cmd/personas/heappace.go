@@ -38,6 +38,7 @@ type heapPacer struct {
 	log      *slog.Logger // nil: no log
 	percent  int          // the GOGC it set last (0: none yet)
 	logged   bool         // the start of serving pacing was logged
+	paces    atomic.Int64 // how many times it paced (tests watch it)
 }
 
 // gcPercentFor is the GOGC that lets a heap of live bytes grow by headroom.
@@ -87,15 +88,11 @@ func (p *heapPacer) run(ctx context.Context, ready <-chan struct{}) {
 	defer debug.SetGCPercent(100)
 	serving := false
 	for {
-		select {
-		case <-ready:
-			serving = true
-		default:
-		}
 		p.pace(time.Now(), serving)
 		select {
 		case <-t.C:
 		case <-ready:
+			serving, ready = true, nil // a nil channel never fires again
 		case <-ctx.Done():
 			return
 		}
@@ -103,6 +100,7 @@ func (p *heapPacer) run(ctx context.Context, ready <-chan struct{}) {
 }
 
 func (p *heapPacer) pace(now time.Time, serving bool) {
+	p.paces.Add(1)
 	live, inUse := heapSizes()
 	headroom, pct := int64(heapWalkHeadroom), walkGCPercent(live)
 	if serving && now.Sub(time.Unix(0, p.lastRead.Load())) > heapPaceBusyFor {

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"testing"
+	"time"
+)
 
 func TestGCPercentFor(t *testing.T) {
 	const mb = 1 << 20
@@ -92,5 +96,26 @@ func TestWalkGCPercent(t *testing.T) {
 				t.Errorf("walkGCPercent(%d MB) = %d, want %d", tt.live/mb, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPacerWaitsForItsTick: once ready is closed the pacer paces once a
+// tick, not in a loop (a closed channel in its select spun a core while
+// serving, and the search p99 went from 6 to 27 ms).
+func TestPacerWaitsForItsTick(t *testing.T) {
+	ready := make(chan struct{})
+	close(ready)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &heapPacer{headroom: 32 << 20}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.run(ctx, ready)
+	}()
+	time.Sleep(300 * time.Millisecond) // a third of a tick: a spinning pacer paces thousands of times
+	cancel()
+	<-done
+	if n := p.paces.Load(); n > 3 {
+		t.Errorf("paced %d times within a third of a tick (%v), want at most 3", n, heapPaceEvery)
 	}
 }

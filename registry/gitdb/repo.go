@@ -83,11 +83,13 @@ func (r *Repo) Busy() {
 }
 
 // Idle shrinks the caches of a history walk to what the next few commits
-// need, and keeps them there until the next Busy.
+// need, and keeps them there until the next Busy; the free buffers of the
+// walk are let go.
 func (r *Repo) Idle() {
 	if r.packs != nil {
 		r.packs.cache.setMax(packIdleBytes)
 	}
+	dropFreeBig()
 }
 
 // Close releases the open files.
