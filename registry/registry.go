@@ -48,6 +48,10 @@ type Options struct {
 	// with the commits read so far and the walk's total, one call at a
 	// time from the walk's goroutine; it must return quickly.
 	Progress func(done, total int)
+	// Saving, when set, is called with true before the snapshot cache is
+	// saved while serving and with false after: the save allocates as much
+	// as the index holds, which a heap pacer may want to know.
+	Saving func(saving bool)
 }
 
 func (o *Options) setDefaults() {
@@ -265,7 +269,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	heavy := len(chain) >= cacheSaveEvery
 	var snap *Snapshot
 	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
-	if serving && heavy {
+	if serving && (heavy || rebuilt) { // a replay builds a new snapshot from a copied state: 150 ms at 10,000 personas
 		// the owner and every worker on low-priority threads, each
 		// holding a P: as many spare Ps keep requests running
 		r.ix.background = true
@@ -291,6 +295,10 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
 	refreshDuration.Observe(time.Since(start).Seconds())
 	if serving && r.dirty >= cacheSaveEvery {
+		if r.opts.Saving != nil {
+			r.opts.Saving(true)
+			defer r.opts.Saving(false)
+		}
 		withSparePs(1, func() { runLowPriority(r.saveAndRelease(heavy)) })
 	}
 	return nil

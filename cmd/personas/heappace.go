@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -36,9 +37,11 @@ type heapPacer struct {
 	headroom int64
 	lastRead atomic.Int64 // unix nanoseconds of the last commit the registry read
 	log      *slog.Logger // nil: no log
+	mu       sync.Mutex   // guards percent and logged
 	percent  int          // the GOGC it set last (0: none yet)
 	logged   bool         // the start of serving pacing was logged
 	paces    atomic.Int64 // how many times it paced (tests watch it)
+	saving   atomic.Bool  // the registry is saving its snapshot cache
 }
 
 // gcPercentFor is the GOGC that lets a heap of live bytes grow by headroom.
@@ -71,6 +74,16 @@ func nextGCPercent(last, want int, live, inUse, headroom int64) int {
 // little, and letting the heap double for it took the RSS 35 MB up.
 const heapPaceLongWalk = 1000
 
+// noteSaving is the registry's Saving: while it saves its snapshot cache
+// the heap is paced as for a walk (the save's garbage is short-lived, and
+// collecting it every 32 MiB made requests pay in allocation assists).
+func (p *heapPacer) noteSaving(saving bool) {
+	p.saving.Store(saving)
+	if saving {
+		p.pace(time.Now(), true)
+	}
+}
+
 // noteRead is chained to the registry's Progress: a commit of a walk of
 // total commits was read.
 func (p *heapPacer) noteRead(total int) {
@@ -100,10 +113,12 @@ func (p *heapPacer) run(ctx context.Context, ready <-chan struct{}) {
 }
 
 func (p *heapPacer) pace(now time.Time, serving bool) {
+	p.mu.Lock() // the ticker's goroutine and noteSaving
+	defer p.mu.Unlock()
 	p.paces.Add(1)
 	live, inUse := heapSizes()
 	headroom, pct := int64(heapWalkHeadroom), walkGCPercent(live)
-	if serving && now.Sub(time.Unix(0, p.lastRead.Load())) > heapPaceBusyFor {
+	if serving && !p.saving.Load() && now.Sub(time.Unix(0, p.lastRead.Load())) > heapPaceBusyFor {
 		headroom, pct = p.headroom, gcPercentFor(live, p.headroom)
 	}
 	pct = nextGCPercent(p.percent, pct, live, inUse, headroom)

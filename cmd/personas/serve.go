@@ -136,7 +136,8 @@ func runServe(cmd *cobra.Command, g *globalFlags, o *serveOptions) (err error) {
 	}
 	reg, err := registry.Open(registry.Options{Repo: repo, Branch: g.branch, Dir: g.dir, UnitTests: g.unitTests,
 		PollInterval: o.pollInterval, Logger: log, Remote: o.remote, Progress: onProgress,
-		PreviewRefs: o.previewRefs, PreviewBytes: o.previewMemory, Checkpoints: o.checkpoints})
+		PreviewRefs: o.previewRefs, PreviewBytes: o.previewMemory, Checkpoints: o.checkpoints,
+		Saving: pacer.noteSaving})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
