@@ -156,11 +156,11 @@ func (l *load) drive(ctx context.Context) {
 			time.Sleep(time.Until(due))
 		}
 		i := l.next.Add(1)
-		n := i
+		k, tag := i, "+q"
 		if l.o.pool > 0 && i%2 == 1 {
-			n = -1 - (i/2*7919)%int64(l.o.pool) // a recurring query: negative numbers never come otherwise
+			k, tag = (i/2*7919)%int64(l.o.pool), "+r" // one of the recurring queries
 		}
-		q := words[i%int64(len(words))] + "+" + words[(i/7)%int64(len(words))] + "+q" + strconv.FormatInt(n, 36)
+		q := words[k%int64(len(words))] + "+" + words[(k/7)%int64(len(words))] + tag + strconv.FormatInt(k, 36)
 		url := l.o.url + "/v1/" + l.o.org + "/simulation/persona/search?query=" + q
 		t0 := time.Now()
 		if every > 0 {
