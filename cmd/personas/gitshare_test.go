@@ -261,6 +261,7 @@ func runGitShare(t *testing.T, gcArgs []string) {
 	ackedAtPush := acked.Load()
 	for i := range pushes {
 		if _, ok := replicaWait(2*time.Minute, func() bool { return acked.Load() >= ackedAtPush+2 || failed() }); !ok {
+			checkCorruption(t, bare, gcArgs, srv) // writes stall on a history gc --prune=now broke
 			t.Fatalf("push %d: no 2 API writes acknowledged within 2 min of the last push (%d in all)", i, acked.Load())
 		}
 		p := cgitPersona(i)
