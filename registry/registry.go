@@ -42,7 +42,8 @@ type Options struct {
 	Checkpoints int
 	// OneShot says the registry serves one read and is closed (a command
 	// line tool): a first snapshot is published without returning the
-	// memory its building freed to the system first.
+	// memory its building freed to the system first, and Close saves the
+	// snapshot cache only when 1,000 commits or more are not in it.
 	OneShot bool
 	// Progress, when set, is called after each commit of a history walk
 	// with the commits read so far and the walk's total, one call at a
@@ -147,7 +148,9 @@ func (r *Registry) own(ctx context.Context) {
 		case fn := <-r.reqs:
 			fn()
 		case <-ctx.Done():
-			if r.dirty > 0 {
+			// a command that read a few new commits leaves the cache: the
+			// next one replays them faster than 100 MB are written
+			if r.dirty >= cacheSaveEvery || (r.dirty > 0 && !r.opts.OneShot) {
 				r.saveCache()
 			}
 			_ = r.store.Close()

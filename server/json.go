@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -136,18 +137,63 @@ func WriteExport(w io.Writer, s *registry.Snapshot, org string) error {
 	if _, err := fmt.Fprintf(w, `{"head":%s,"personas":[`, head); err != nil {
 		return err
 	}
-	for i, p := range s.Personas() {
-		b, err := json.Marshal(newExportedPersona(p, org))
-		if err != nil {
-			return err
+	// chunks of personas are encoded on every core and written in order;
+	// at most GOMAXPROCS+1 encoded chunks wait at a time
+	ps := s.Personas()
+	chunks := (len(ps) + exportChunk - 1) / exportChunk
+	encoded := make([]chan exportPart, chunks)
+	for i := range encoded {
+		encoded[i] = make(chan exportPart, 1)
+	}
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0)+1)
+	go func() {
+		for i := range chunks {
+			slots <- struct{}{}
+			go func() {
+				encoded[i] <- encodeExportChunk(ps[i*exportChunk:min((i+1)*exportChunk, len(ps))], org, i == 0)
+			}()
 		}
-		if i > 0 {
-			b = append([]byte{','}, b...)
+	}()
+	var err error
+	for i := range chunks {
+		part := <-encoded[i]
+		<-slots
+		if err == nil {
+			err = part.err
 		}
-		if _, err := w.Write(b); err != nil {
-			return err
+		if err == nil {
+			_, err = w.Write(part.b) // after an error, the rest is still received: no goroutine is left behind
 		}
 	}
-	_, err := io.WriteString(w, "]}\n")
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "]}\n")
 	return err
+}
+
+// exportChunk is how many personas one goroutine of WriteExport encodes.
+const exportChunk = 256
+
+// exportPart is an encoded chunk of an export.
+type exportPart struct {
+	b   []byte
+	err error
+}
+
+// encodeExportChunk encodes personas as export array elements, each after
+// a comma unless first is set (the first chunk's first persona).
+func encodeExportChunk(ps []*registry.Persona, org string, first bool) exportPart {
+	var buf []byte
+	for i, p := range ps {
+		if i > 0 || !first {
+			buf = append(buf, ',')
+		}
+		b, err := json.Marshal(newExportedPersona(p, org))
+		if err != nil {
+			return exportPart{err: fmt.Errorf("encode persona %s: %w", p.ID, err)}
+		}
+		buf = append(buf, b...)
+	}
+	return exportPart{b: buf}
 }
