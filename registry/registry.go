@@ -241,7 +241,7 @@ func (r *Registry) target() (gitdb.Hash, error) {
 // advance reads the commits up to target and publishes the snapshot. The
 // commits are replayed on the nearest known state on target's first-parent
 // chain: the served head, or after a force-push a checkpoint or a cached
-// ref snapshot, so that amending the head replays a few hundred commits
+// ref snapshot, so that amending the head replays a commit or a few
 // instead of the whole history. A heavy first snapshot is published only
 // once the work its building leaves behind is done (cache saved, the cold
 // index's garbage returned), so that ready means ready. While serving, the
@@ -256,7 +256,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	readChain := func() { base, chain, err = r.knownBase(ctx, target) }
 	if serving {
 		// a rewrite without a known state is a read of the whole history
-		withSparePs(1, func() { runLowPriority(readChain) })
+		inBackground(1, readChain)
 	} else {
 		readChain()
 	}
@@ -276,7 +276,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		// the owner and every worker on low-priority threads, each
 		// holding a P: as many spare Ps keep requests running
 		r.ix.background = true
-		withSparePs(1+walkWorkers(), func() { runLowPriority(build) })
+		inBackground(1+walkWorkers(), build)
 		r.ix.background = false
 	} else {
 		build()
@@ -302,10 +302,14 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 			r.opts.Saving(true)
 			defer r.opts.Saving(false)
 		}
-		withSparePs(1, func() { runLowPriority(r.saveAndRelease(heavy)) })
+		inBackground(1, r.saveAndRelease(heavy))
 	}
 	return nil
 }
+
+// inBackground runs fn on a low-priority thread with extraPs more Ps, so
+// that request goroutines keep theirs (see withSparePs).
+func inBackground(extraPs int, fn func()) { withSparePs(extraPs, func() { runLowPriority(fn) }) }
 
 // saveAndRelease saves the snapshot cache and, after a heavy update, returns
 // the replaced index's memory to the system.
@@ -321,7 +325,6 @@ func (r *Registry) saveAndRelease(heavy bool) func() {
 // build applies the chain to the state and makes its snapshot.
 func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt bool) (*Snapshot, error) {
 	err := r.updateWithCheckpoints(ctx, r.state, chain)
-	r.store.Idle()
 	if err != nil {
 		return nil, err
 	}

@@ -347,11 +347,12 @@ func (j parseJob) run() {
 		if len(fs) > 0 {
 			r.problem = &fs[0]
 		}
-	} else if p, ok := schema.ParseValidPersona(j.data); ok {
-		versionValues.persona(p)
-		r.persona = p
 	} else {
-		p, _, fs := schema.ParsePersona("", j.data)
+		p, ok := schema.ParseValidPersona(j.data)
+		var fs []schema.Finding
+		if !ok {
+			p, _, fs = schema.ParsePersona("", j.data)
+		}
 		if p != nil {
 			versionValues.persona(p)
 		}

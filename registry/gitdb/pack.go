@@ -73,7 +73,7 @@ func openPackReader(gitDir string) (*packReader, error) {
 		}
 	}
 	r.walkBytes = packCacheBytes(total)
-	r.cache = newBaseCache(r.walkBytes)
+	r.cache = newBaseCache(packIdleBytes) // Busy raises it for a walk
 	return r, nil
 }
 
