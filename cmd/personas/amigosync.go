@@ -63,6 +63,11 @@ func runAmigoSync(ctx context.Context, out io.Writer, g *globalFlags, a *amigoFl
 			return syncExit(actions, 0)
 		}
 		res := applySync(ctx, c, actions, out)
+		for _, a := range actions {
+			if a.changes() {
+				view.forget(a.AmigoID)
+			}
+		}
 		total.calls += res.calls
 		total.failed += res.failed
 		if res.unknown && round == maxSyncRounds {

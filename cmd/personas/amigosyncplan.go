@@ -112,6 +112,17 @@ func (v *amigoView) read(ctx context.Context) error {
 	return nil
 }
 
+// forget drops what is cached of the persona with Amigo id: a write to it
+// within the second of its last update leaves updated_at as it was, so the
+// cached latest version would be stale.
+func (v *amigoView) forget(id string) {
+	for key := range v.cache {
+		if strings.HasPrefix(key, id+" ") {
+			delete(v.cache, key)
+		}
+	}
+}
+
 func (v *amigoView) latest(ctx context.Context, p client.Persona) (*client.Version, error) {
 	key := p.ID + " " + p.UpdatedAt.String()
 	if l, ok := v.cache[key]; ok {
