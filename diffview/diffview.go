@@ -140,10 +140,10 @@ func varsString(m map[string]string) string {
 func backgroundDiff(p registry.PersonaDiff, del, ins func(string) string) string {
 	var before, after string
 	if p.Before != nil {
-		before = p.Before.Content.Background
+		before = p.Before.Content.Background.String()
 	}
 	if p.After != nil && !p.After.Deleted && p.PathAfter != nil {
-		after = p.After.Content.Background
+		after = p.After.Content.Background.String()
 	}
 	if before == after || (p.Status == registry.StatusDeleted) {
 		return ""

@@ -18,7 +18,7 @@ import (
 
 // cacheFormat changes whenever the cached state or the history rules change;
 // a cache of another format is ignored.
-const cacheFormat = 3
+const cacheFormat = 4
 
 // cacheSaveEvery is how many new commits make a refresh save the cache.
 const cacheSaveEvery = 1000
@@ -38,6 +38,9 @@ type cacheHeader struct {
 	Personas  int // cachedPersona records
 	Files     int // cachedFile records
 	Units     int // cachedUnit records
+	// Tokens is the token table the texts of the records are numbered in
+	// (see Text), in number order.
+	Tokens []string
 }
 
 type tagValue struct {
@@ -56,6 +59,7 @@ type cachedFile struct {
 	Commit  string
 	ID      string
 	Valid   *cachedSchemaPersona
+	Bg      Text
 	Problem *Problem
 }
 
@@ -133,7 +137,9 @@ func (r *Registry) writeCache(path string) error {
 	s := r.state
 	return gitdb.WriteFileAtomic(filepath.Dir(path), path, false, func(w io.Writer) error {
 		enc := gob.NewEncoder(w)
-		if err := enc.Encode(r.cacheHeader()); err != nil {
+		h := r.cacheHeader()
+		h.Tokens = tokens.snapshot() // every text of the state is numbered by now
+		if err := enc.Encode(h); err != nil {
 			return err
 		}
 		for _, p := range s.Personas {
@@ -144,7 +150,7 @@ func (r *Registry) writeCache(path string) error {
 			}
 		}
 		for path, f := range s.Files {
-			c := cachedFile{Path: path, Blob: f.Blob, Commit: f.Commit, ID: f.ID, Problem: f.Problem}
+			c := cachedFile{Path: path, Blob: f.Blob, Commit: f.Commit, ID: f.ID, Bg: f.Bg, Problem: f.Problem}
 			if f.Valid != nil {
 				v := *f.Valid
 				v.Tags = nil
@@ -201,6 +207,7 @@ func (r *Registry) loadCache() bool {
 func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 	s := newIndexState()
 	s.Head, s.Commits = h.Head, h.Commits
+	to, same := tokens.adopt(h.Tokens)
 	for range h.Personas {
 		var c cachedPersona
 		if err := dec.Decode(&c); err != nil {
@@ -209,6 +216,11 @@ func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 		p := c.Persona
 		p.Tags = versionValues.tagsOf(fromTagValues(c.Tags))
 		for j, v := range p.Versions {
+			bg, ok := v.Background.renumber(to, same)
+			if !ok {
+				return nil, fmt.Errorf("persona record %s: version %d: background numbers a token the cache lacks", p.ID, j+1)
+			}
+			v.Background = bg
 			v.Content = versionValues.content(v.Content)
 			v.Creator = unique.Make(v.Creator).Value()
 			if j > 0 {
@@ -224,6 +236,11 @@ func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 		}
 		f := &fileState{Blob: c.Blob, Commit: c.Commit, ID: c.ID, Problem: c.Problem}
 		if c.Valid != nil {
+			bg, ok := c.Bg.renumber(to, same)
+			if !ok {
+				return nil, fmt.Errorf("file record %s: background numbers a token the cache lacks", c.Path)
+			}
+			f.Bg = bg
 			v := c.Valid.Persona
 			v.Tags = fromTagValues(c.Valid.Tags)
 			v.Normalize()

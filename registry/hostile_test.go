@@ -176,7 +176,7 @@ func indexHostile(t *testing.T, dir, commit string) (heapGrowth uint64) {
 
 	// the valid persona is served, and nothing else
 	p := mustPersona(t, snap, hostileValidID)
-	if p.IsDeleted || p.Path != "personas/valid.yaml" || p.Latest() == nil || p.Latest().Background != "Served next to hostile files." {
+	if p.IsDeleted || p.Path != "personas/valid.yaml" || p.Latest() == nil || p.Latest().Background.String() != "Served next to hostile files." {
 		t.Errorf("valid persona: deleted %v, path %s, latest %+v", p.IsDeleted, p.Path, p.Latest())
 	}
 	if ids := personaIDs(snap); len(ids) != 1 {
@@ -184,7 +184,7 @@ func indexHostile(t *testing.T, dir, commit string) (heapGrowth uint64) {
 	}
 	for _, p := range snap.Personas() {
 		for _, v := range p.Versions {
-			if strings.Contains(v.Background, "hunter2") {
+			if strings.Contains(v.Background.String(), "hunter2") {
 				t.Errorf("persona %s serves the content behind the symbolic link", p.ID)
 			}
 		}

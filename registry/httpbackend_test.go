@@ -99,7 +99,7 @@ func TestGitHTTPBackendReplica(t *testing.T) {
 	})
 
 	t.Run("push with lease", func(t *testing.T) {
-		res, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "written through the replica"})
+		res, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("written through the replica")})
 		if err != nil {
 			t.Fatalf("write: %v", err)
 		}
@@ -111,7 +111,7 @@ func TestGitHTTPBackendReplica(t *testing.T) {
 		o.write("personas/two.yaml", rtPersonaYAML(2, "Persona Two", "concurrent change"))
 		other := o.commitAll("Concurrent change")
 		o.push()
-		res, err = reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "after the concurrent change"})
+		res, err = reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("after the concurrent change")})
 		if err != nil {
 			t.Fatalf("write after a concurrent push: %v", err)
 		}
@@ -126,7 +126,7 @@ func TestGitHTTPBackendReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		before, local := o.head(), rtLocalMain(t, dir)
-		_, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "refused by a hook"})
+		_, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("refused by a hook")})
 		if err == nil {
 			t.Fatal("a write succeeded although the server's hook refuses every push")
 		}
@@ -138,7 +138,7 @@ func TestGitHTTPBackendReplica(t *testing.T) {
 		if err := os.Remove(hook); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "hook gone"}); err != nil {
+		if _, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("hook gone")}); err != nil {
 			t.Errorf("write after the hook is gone: %v", err)
 		}
 	})
@@ -150,7 +150,7 @@ func TestGitHTTPBackendReplica(t *testing.T) {
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "auth") {
 			t.Errorf("Fetch with a wrong password: %v, want an authentication error", err)
 		}
-		_, werr := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "never lands"})
+		_, werr := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("never lands")})
 		if werr == nil {
 			t.Errorf("a write succeeded with a wrong password")
 		}
@@ -192,7 +192,7 @@ func TestGitHTTPBackendPullRequestRefs(t *testing.T) {
 		if snap.Head != pr {
 			t.Errorf("%s served at %s, want %s", ref, snap.Head, pr)
 		}
-		if p, ok := snap.Persona(rtID(3)); !ok || p.Latest().Background != "from the PR" {
+		if p, ok := snap.Persona(rtID(3)); !ok || p.Latest().Background.String() != "from the PR" {
 			t.Errorf("%s: the PR's new persona is not served", ref)
 		}
 		if p, _ := snap.Persona(rtID(1)); len(p.Versions) != 3 {

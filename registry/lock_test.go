@@ -82,7 +82,7 @@ func (e *lockEnv) create(name string) (registry.WriteResult, error) {
 	defer cancel()
 	return e.reg.Create(ctx, registry.Author{Name: "Lock Tester", Email: "locks@example.com"}, registry.NewPersona{
 		Name: name, Role: "customer", Tags: map[string]*string{"suite": ptr("locks")},
-		Content: registry.Content{Background: "Made while a ref lock was in the way: " + name + "."},
+		Content: registry.Content{Background: registry.NewText("Made while a ref lock was in the way: " + name + ".")},
 	})
 }
 
@@ -301,7 +301,7 @@ func runLockChild(t *testing.T, bare string) {
 		t.Fatalf("refresh: %v", err)
 	}
 	res, err := reg.Create(ctx, registry.Author{Name: "Nobody", Email: "nobody@example.com"}, registry.NewPersona{
-		Name: "Written By Nobody", Role: "customer", Content: registry.Content{Background: "A write by another user."},
+		Name: "Written By Nobody", Role: "customer", Content: registry.Content{Background: registry.NewText("A write by another user.")},
 	})
 	if err != nil {
 		t.Logf("CHILD-BLOCKED: %v", err)

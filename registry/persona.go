@@ -87,7 +87,7 @@ func (p *Persona) clone() *Persona {
 
 // Content is the versioned part of a persona.
 type Content struct {
-	Background                string
+	Background                Text
 	PreferredLanguage         *string
 	Timezone                  *string
 	UserModels                []string
@@ -106,10 +106,11 @@ type Version struct {
 	Content
 }
 
-// contentOf returns the versioned content of a valid persona file.
-func contentOf(f *schema.Persona) Content {
+// contentOf returns the versioned content of a valid persona file whose
+// background is bg.
+func contentOf(f *schema.Persona, bg Text) Content {
 	return versionValues.content(Content{
-		Background:                f.Background,
+		Background:                bg,
 		PreferredLanguage:         f.PreferredLanguage,
 		Timezone:                  f.Timezone,
 		UserModels:                f.UserModels,

@@ -125,7 +125,7 @@ func walkSnapshot(t *testing.T, s *registry.Snapshot, g int) {
 			if v.Number != i+1 {
 				t.Errorf("reader %d: persona %s version %d numbered %d", g, p.ID, i+1, v.Number)
 			}
-			n += len(v.Background) + len(v.Commit) + len(v.UserModels) + len(v.NonsensitiveUserVariables) + len(v.SensitiveUserVariables)
+			n += len(v.Background.String()) + len(v.Commit) + len(v.UserModels) + len(v.NonsensitiveUserVariables) + len(v.SensitiveUserVariables)
 			if v.PreferredLanguage != nil {
 				n += len(*v.PreferredLanguage)
 			}

@@ -133,7 +133,7 @@ func estimateBytes(state *indexState, snap *Snapshot, head *indexState) int64 {
 		if head.Personas[p.ID] != p {
 			b += 256
 			if v := p.Latest(); v != nil {
-				b += int64(len(v.Background))
+				b += int64(v.Background.Size())
 			}
 		}
 	}

@@ -450,7 +450,7 @@ func TestFetchAndPushAnotherBranch(t *testing.T) {
 	if got := reg.Snapshot().Head; got != staging {
 		t.Fatalf("serving staging: head %s, want %s", got, staging)
 	}
-	res, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(3), 0, Content{Background: "v2 on staging"})
+	res, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(3), 0, Content{Background: NewText("v2 on staging")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestPushRejectionRetriesOnTheNewTip(t *testing.T) {
 		if i%2 == 1 {
 			reg = b
 		}
-		res, err := reg.NewVersion(ctx, rtAuthor, rtID(1), 0, Content{Background: fmt.Sprintf("write %d", i)})
+		res, err := reg.NewVersion(ctx, rtAuthor, rtID(1), 0, Content{Background: NewText(fmt.Sprintf("write %d", i))})
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
@@ -571,7 +571,7 @@ func TestPushConcurrentReplicas(t *testing.T) {
 	for r, reg := range regs {
 		for i := 0; i < each; i++ {
 			wg.Go(func() {
-				res, err := reg.NewVersion(ctx, rtAuthor, rtID(1), 0, Content{Background: fmt.Sprintf("replica %d write %d", r, i)})
+				res, err := reg.NewVersion(ctx, rtAuthor, rtID(1), 0, Content{Background: NewText(fmt.Sprintf("replica %d write %d", r, i))})
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -630,7 +630,7 @@ func TestPushRejectedWriteThatNoLongerApplies(t *testing.T) {
 	o.write("personas/one.yaml", rtPersonaYAML(1, "Persona One", "version 3 upstream"))
 	o.commitAll("Version 3 upstream")
 	o.push()
-	_, err := reg.NewVersion(ctx, rtAuthor, rtID(1), 3, Content{Background: "stale version 3"})
+	_, err := reg.NewVersion(ctx, rtAuthor, rtID(1), 3, Content{Background: NewText("stale version 3")})
 	if ErrorCode(err) != EPRECONDITION || !strings.Contains(err.Error(), "next is 4") {
 		t.Errorf("version=3 after upstream made 3: %v (code %s), want EPRECONDITION saying the next is 4", err, ErrorCode(err))
 	}
@@ -642,7 +642,7 @@ func TestPushRejectedWriteThatNoLongerApplies(t *testing.T) {
 	o.write("personas/one.yaml", rtPersonaYAML(1, "Persona One", "same text"))
 	o.commitAll("Version 4 upstream")
 	o.push()
-	_, err = reg.NewVersion(ctx, rtAuthor, rtID(1), 0, Content{Background: "same text"})
+	_, err = reg.NewVersion(ctx, rtAuthor, rtID(1), 0, Content{Background: NewText("same text")})
 	if ErrorCode(err) != ECONFLICT || !strings.Contains(err.Error(), "identical to version 4") {
 		t.Errorf("a version identical to the new upstream one: %v (code %s), want ECONFLICT naming version 4", err, ErrorCode(err))
 	}
@@ -673,7 +673,7 @@ func TestPushFailureLeavesTheBranchAlone(t *testing.T) {
 	if err := os.Rename(o.Bare, o.Bare+".away"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "never lands"})
+	_, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("never lands")})
 	if err == nil {
 		t.Fatal("a write succeeded with the remote gone")
 	}
@@ -694,7 +694,7 @@ func TestPushFailureLeavesTheBranchAlone(t *testing.T) {
 	if err := os.Rename(o.Bare+".away", o.Bare); err != nil {
 		t.Fatal(err)
 	}
-	res, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: "lands"})
+	res, err := reg.NewVersion(rtCtx(t), rtAuthor, rtID(1), 0, Content{Background: NewText("lands")})
 	if err != nil || res.Version != 2 || res.Commit != o.head() {
 		t.Errorf("write after the remote is back: %+v, %v; want version 2 at origin's head %s", res, err, o.head())
 	}
@@ -705,16 +705,16 @@ func TestPushOnAReplicaCreatesPersona(t *testing.T) {
 	a, _ := rtReplica(t, o)
 	b, _ := rtReplica(t, o)
 	ctx := rtCtx(t)
-	ra, err := a.Create(ctx, rtAuthor, NewPersona{Name: "Created On A", Role: "r", Content: Content{Background: "a"}})
+	ra, err := a.Create(ctx, rtAuthor, NewPersona{Name: "Created On A", Role: "r", Content: Content{Background: NewText("a")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// b has not fetched: its create is rebuilt on the new tip, and a name
 	// taken upstream is a conflict
-	if _, err := b.Create(ctx, rtAuthor, NewPersona{Name: "Created On A", Role: "r", Content: Content{Background: "b"}}); ErrorCode(err) != ECONFLICT {
+	if _, err := b.Create(ctx, rtAuthor, NewPersona{Name: "Created On A", Role: "r", Content: Content{Background: NewText("b")}}); ErrorCode(err) != ECONFLICT {
 		t.Errorf("create through a stale replica of a name created upstream: %v, want ECONFLICT", err)
 	}
-	rb, err := b.Create(ctx, rtAuthor, NewPersona{Name: "Created On B", Role: "r", Content: Content{Background: "b"}})
+	rb, err := b.Create(ctx, rtAuthor, NewPersona{Name: "Created On B", Role: "r", Content: Content{Background: NewText("b")}})
 	if err != nil {
 		t.Fatal(err)
 	}

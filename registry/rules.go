@@ -29,7 +29,8 @@ type fileState struct {
 	Blob    gitdb.Hash
 	Commit  string          // the commit that last changed the file
 	ID      string          // the persona the path is linked to ("" if never valid)
-	Valid   *schema.Persona // nil when the file is invalid
+	Valid   *schema.Persona // nil when the file is invalid; its Background is in Bg
+	Bg      Text            // Valid's background, held compactly
 	Problem *Problem        // why it is invalid
 }
 
@@ -56,7 +57,8 @@ func newIndexState() *indexState {
 
 // parsedFile is the parse of one blob, cached by blob hash.
 type parsedFile struct {
-	persona *schema.Persona     // valid persona files
+	persona *schema.Persona     // valid persona files, without their background
+	bg      Text                // the background of persona
 	unit    *schema.UnitTestRef // unit-test files with a persona_id
 	problem *schema.Finding     // the first error, for invalid files
 }
@@ -90,7 +92,7 @@ func (s *indexState) applyCommit(ci *gitdb.Commit, changes []change) {
 		}
 		fs := &fileState{Blob: c.NewHash, Commit: ci.ID()}
 		if p := c.parsed.persona; p != nil {
-			fs.ID, fs.Valid = p.ID, p
+			fs.ID, fs.Valid, fs.Bg = p.ID, p, c.parsed.bg
 		} else {
 			fs.ID = linked // an invalid file stays linked to its persona (rule 5)
 			fs.Problem = problemAt(c.Path, ci, c.parsed.problem)
@@ -200,8 +202,9 @@ func (s *indexState) resolve(id string, ci *gitdb.Commit) {
 		}
 		return
 	}
-	f := s.Files[w].Valid
-	content := contentOf(f)
+	fs := s.Files[w]
+	f := fs.Valid
+	content := contentOf(f, fs.Bg)
 	if cur == nil {
 		p := &Persona{ID: id, Name: f.Name, Role: f.Role, Tags: f.Tags, Path: w,
 			CreatedAt: ci.Time, Creator: ci.Author, CreatedCommit: ci.ID(), owner: s.gen}

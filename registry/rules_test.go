@@ -331,7 +331,7 @@ func TestRuleNameRoleIsUpdate(t *testing.T) {
 			if p.Path != "personas/a.yaml" {
 				t.Errorf("Path = %q", p.Path)
 			}
-			if got := p.Latest().Background; got != "Background." {
+			if got := p.Latest().Background.String(); got != "Background." {
 				t.Errorf("latest background = %q", got)
 			}
 		})
@@ -365,7 +365,7 @@ func TestRuleDeleteAndRestore(t *testing.T) {
 	if p.Path != "personas/a.yaml" {
 		t.Errorf("Path of a deleted persona = %q, want its last file", p.Path)
 	}
-	if p.Versions[0].Background != "Version one." || p.Versions[1].Background != "Version two." {
+	if p.Versions[0].Background.String() != "Version one." || p.Versions[1].Background.String() != "Version two." {
 		t.Errorf("versions of a deleted persona: %q, %q", p.Versions[0].Background, p.Versions[1].Background)
 	}
 	if b := mustPersona(t, s, idB); b.IsDeleted {
@@ -403,7 +403,7 @@ func TestRuleDeleteAndRestore(t *testing.T) {
 	}
 	checkVersions(t, p, c1, c2, c6)
 	checkUpdated(t, p, c6)
-	if p.Latest().Background != "Version one." || p.Latest().Number != 3 {
+	if p.Latest().Background.String() != "Version one." || p.Latest().Number != 3 {
 		t.Errorf("latest = %d %q", p.Latest().Number, p.Latest().Background)
 	}
 	checkNoProblems(t, s)
@@ -432,7 +432,7 @@ func TestRuleInvalidFileKeepsLastValidState(t *testing.T) {
 		}
 		checkVersions(t, p, c1)
 		checkUpdated(t, p, c1)
-		if p.Latest().Background != "Version one." || p.Path != path {
+		if p.Latest().Background.String() != "Version one." || p.Path != path {
 			t.Errorf("latest %q path %q, want the last valid state", p.Latest().Background, p.Path)
 		}
 		if len(s.Problems) != 1 {
@@ -498,7 +498,7 @@ func TestRuleInvalidFileKeepsLastValidState(t *testing.T) {
 	}
 	checkVersions(t, p, c1, c7)
 	checkUpdated(t, p, c9)
-	if p.Latest().Background != "Version two." {
+	if p.Latest().Background.String() != "Version two." {
 		t.Errorf("latest background = %q", p.Latest().Background)
 	}
 }
@@ -554,7 +554,7 @@ func TestRuleDuplicateIDSmallerPathWins(t *testing.T) {
 			if tc.winnerMoves {
 				checkVersions(t, p, c1, c2)
 				checkUpdated(t, p, c2)
-				if p.Name != "Second" || p.Latest().Background != "From the second file." {
+				if p.Name != "Second" || p.Latest().Background.String() != "From the second file." {
 					t.Errorf("name %q background %q, want the winner's", p.Name, p.Latest().Background)
 				}
 			} else {
@@ -661,7 +661,7 @@ func TestRuleMergeIsOneVersion(t *testing.T) {
 	a := mustPersona(t, s, idA)
 	checkVersions(t, a, c1, m)
 	checkUpdated(t, a, m)
-	if a.Latest().Background != "Side four." {
+	if a.Latest().Background.String() != "Side four." {
 		t.Errorf("latest background = %q", a.Latest().Background)
 	}
 	for _, c := range side {

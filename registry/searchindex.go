@@ -25,7 +25,8 @@ func (s *searcher) rebuild(personas []*Persona) *searchIndex {
 			continue
 		}
 		live = append(live, p)
-		docs = append(docs, search.Doc{Name: p.Name, Body: p.Latest().Background})
+		bg := p.Latest().Background
+		docs = append(docs, search.Doc{Name: p.Name, Body: bg.String(), BodyKey: bg.key()})
 	}
 	return &searchIndex{idx: s.builder.Build(docs), docs: live}
 }

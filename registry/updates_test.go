@@ -115,7 +115,7 @@ func TestVersionsOfRefAndBranchStayApart(t *testing.T) {
 		commit, want string
 	}{{ref, feature, "feature"}, {head, onMain, "main"}} {
 		v := mustPersona(t, c.s, idA).Latest()
-		if v.Number != 4 || v.Commit != c.commit || v.Background != c.want {
+		if v.Number != 4 || v.Commit != c.commit || v.Background.String() != c.want {
 			t.Errorf("at %s: v%d %s %q, want v4 %s %q", short(c.s.Head), v.Number, short(v.Commit), v.Background, short(c.commit), c.want)
 		}
 	}

@@ -355,6 +355,10 @@ func (j parseJob) run() {
 		}
 		if p != nil {
 			versionValues.persona(p)
+			// the index keeps the parse of every file at Head and at
+			// each checkpoint: their backgrounds held as Text
+			r.bg = NewText(p.Background)
+			p.Background = ""
 		}
 		r.persona = p
 		if p == nil {

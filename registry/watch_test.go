@@ -88,7 +88,7 @@ func TestWatchPicksUpGitCommits(t *testing.T) {
 				}
 				s := waitServed(t, reg, c, start)
 				p := mustPersona(t, s, id)
-				if p.Latest().Commit != c || p.Latest().Background != fmt.Sprintf("background %d", i+2) {
+				if p.Latest().Commit != c || p.Latest().Background.String() != fmt.Sprintf("background %d", i+2) {
 					t.Errorf("persona %s latest = %s %q", id, short(p.Latest().Commit), p.Latest().Background)
 				}
 			}

@@ -228,7 +228,7 @@ func livePersona(s *Snapshot, id string) (*Persona, error) {
 }
 
 func setContent(f *schema.Persona, c Content) {
-	f.Background, f.PreferredLanguage, f.Timezone = c.Background, c.PreferredLanguage, c.Timezone
+	f.Background, f.PreferredLanguage, f.Timezone = c.Background.String(), c.PreferredLanguage, c.Timezone
 	f.UserModels, f.NonsensitiveUserVariables, f.SensitiveUserVariables = c.UserModels, c.NonsensitiveUserVariables, c.SensitiveUserVariables
 }
 
@@ -236,7 +236,7 @@ func normalizeContent(c *Content) {
 	f := &schema.Persona{}
 	setContent(f, *c)
 	f.Normalize()
-	*c = contentOf(f)
+	*c = contentOf(f, NewText(f.Background))
 }
 
 // validateFile lints a file about to be written; errors become EINVALID

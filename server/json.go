@@ -72,7 +72,7 @@ func NewPersonaInstance(p *registry.Persona, org string) PersonaInstance {
 func NewPersonaVersion(p *registry.Persona, v *registry.Version, org string, redact bool) PersonaVersion {
 	out := PersonaVersion{
 		ID: VersionID(p.ID, v.Number), OrgID: org, PersonaID: p.ID, Version: v.Number,
-		Background: v.Background, PreferredLanguage: v.PreferredLanguage, Timezone: v.Timezone,
+		Background: v.Background.String(), PreferredLanguage: v.PreferredLanguage, Timezone: v.Timezone,
 		UserModels: v.UserModels, NonsensitiveUserVariables: v.NonsensitiveUserVariables,
 		SensitiveUserVariables: v.SensitiveUserVariables,
 		Creator:                UserInfo{org, v.Creator}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.CreatedAt.UTC(),

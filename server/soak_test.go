@@ -102,7 +102,7 @@ func newSoakWorkload(base string, snap *registry.Snapshot) *soakWorkload {
 			tags[k+":*"] = true
 		}
 		if last := p.Latest(); last != nil && len(words) < 300 {
-			for _, word := range strings.Fields(last.Background) {
+			for _, word := range strings.Fields(last.Background.String()) {
 				if len(word) > 4 {
 					words[strings.Trim(strings.ToLower(word), ".,;:!?")] = true
 				}
@@ -346,7 +346,7 @@ func TestSoak(t *testing.T) {
 	final := ts.Reg.Snapshot()
 	for _, wr := range writes {
 		p, ok := final.Persona(wr.id)
-		if !ok || len(p.Versions) < wr.version || p.Versions[wr.version-1].Background != wr.background {
+		if !ok || len(p.Versions) < wr.version || p.Versions[wr.version-1].Background.String() != wr.background {
 			wst.fail("acknowledged write of %s v%d is not served", wr.id, wr.version)
 		}
 	}

@@ -125,7 +125,7 @@ func (v *versionBody) content() registry.Content {
 	c := registry.Content{PreferredLanguage: v.PreferredLanguage, Timezone: v.Timezone, UserModels: v.UserModels,
 		NonsensitiveUserVariables: v.NonsensitiveUserVariables, SensitiveUserVariables: v.SensitiveUserVariables}
 	if v.Background != nil {
-		c.Background = *v.Background
+		c.Background = registry.NewText(*v.Background)
 	}
 	return c
 }

@@ -60,7 +60,7 @@ func (a *amigoFlags) client() (*client.Client, error) {
 
 // contentOf converts a git version's content to the API's.
 func contentOf(c registry.Content) client.Content {
-	return client.Content{Background: c.Background, PreferredLanguage: c.PreferredLanguage, Timezone: c.Timezone,
+	return client.Content{Background: c.Background.String(), PreferredLanguage: c.PreferredLanguage, Timezone: c.Timezone,
 		UserModels: c.UserModels, NonsensitiveUserVariables: c.NonsensitiveUserVariables,
 		SensitiveUserVariables: c.SensitiveUserVariables}
 }

@@ -73,4 +73,6 @@ func TestStateHashIgnoresTheSyncTagAndDefaults(t *testing.T) {
 	}
 }
 
-func testContent(bg string) registry.Content { return registry.Content{Background: bg} }
+func testContent(bg string) registry.Content {
+	return registry.Content{Background: registry.NewText(bg)}
+}

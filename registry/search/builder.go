@@ -8,6 +8,7 @@ import (
 // Builder builds indexes and caches the analysis of texts between builds, so that rebuilding after a small change is cheap. Not safe for concurrent use.
 type Builder struct {
 	cache   map[string]*entry // text -> its analysis
+	keyed   map[string]*entry // Doc.BodyKey -> the body's analysis
 	ids     map[string]uint32 // term -> builder-wide term id
 	terms   []string          // builder-wide term id -> term
 	gen     uint32            // incremented by every Build
@@ -18,8 +19,9 @@ type Builder struct {
 }
 
 type cached struct {
-	text string
-	e    *entry
+	text  string // or the body's key, when keyed
+	keyed bool
+	e     *entry
 }
 
 // entry is the cached analysis of one text.
@@ -36,7 +38,7 @@ const dropped = -1
 
 // NewBuilder returns an empty Builder; its first Build analyzes every text.
 func NewBuilder() *Builder {
-	return &Builder{cache: map[string]*entry{}, ids: map[string]uint32{}}
+	return &Builder{cache: map[string]*entry{}, keyed: map[string]*entry{}, ids: map[string]uint32{}}
 }
 
 // Build returns an index of docs; a hit's Doc is the position in docs.
@@ -50,12 +52,14 @@ func (b *Builder) Build(docs []Doc) *Index {
 	prev := b.prev
 	b.prev = make([]cached, 0, 2*len(docs))
 	for i, d := range docs {
-		names[i] = b.analysis(d.Name, prev, memo)
-		bodies[i] = b.analysis(d.Body, prev, memo)
+		names[i] = b.analysis(d.Name, "", prev, memo)
+		bodies[i] = b.analysis(d.Body, d.BodyKey, prev, memo)
 	}
-	for text, e := range b.cache {
-		if e.gen != b.gen {
-			delete(b.cache, text)
+	for _, m := range []map[string]*entry{b.cache, b.keyed} {
+		for text, e := range m {
+			if e.gen != b.gen {
+				delete(m, text)
+			}
 		}
 	}
 	ix := newIndex(b.terms, names, bodies)
@@ -65,25 +69,33 @@ func (b *Builder) Build(docs []Doc) *Index {
 	return ix
 }
 
-// analysis returns the (possibly cached) analysis of text and appends it to b.prev.
-func (b *Builder) analysis(text string, prev []cached, memo map[string]int32) *entry {
-	e := b.lookup(text, prev)
+// analysis returns the (possibly cached) analysis of text and appends it to
+// b.prev. A text with a key is cached by its key instead.
+func (b *Builder) analysis(text, key string, prev []cached, memo map[string]int32) *entry {
+	c := cached{text: text}
+	m := b.cache
+	if key != "" {
+		c, m = cached{text: key, keyed: true}, b.keyed
+	}
+	e := b.lookup(c, m, prev)
 	if e == nil {
 		e = b.analyze(text, memo)
-		b.cache[text] = e
+		m[c.text] = e
 	}
 	e.gen = b.gen
-	b.prev = append(b.prev, cached{text, e})
+	c.e = e
+	b.prev = append(b.prev, c)
 	return e
 }
 
-// lookup returns the cached analysis of text, or nil. It first tries the
-// same position in the previous build: comparing identical strings is cheap.
-func (b *Builder) lookup(text string, prev []cached) *entry {
-	if i := len(b.prev); i < len(prev) && prev[i].text == text {
+// lookup returns the cached analysis of c's text or key, or nil. It first
+// tries the same position in the previous build: comparing identical
+// strings is cheap.
+func (b *Builder) lookup(c cached, m map[string]*entry, prev []cached) *entry {
+	if i := len(b.prev); i < len(prev) && prev[i].keyed == c.keyed && prev[i].text == c.text {
 		return prev[i].e
 	}
-	return b.cache[text]
+	return m[c.text]
 }
 
 // analyze segments and normalizes text, memoizing the term id of each raw token.
@@ -136,9 +148,11 @@ func (b *Builder) compact() {
 	for i := range remap {
 		remap[i] = unused
 	}
-	for _, e := range b.cache {
-		for _, tf := range e.tfs {
-			remap[tf.id] = 0
+	for _, m := range []map[string]*entry{b.cache, b.keyed} {
+		for _, e := range m {
+			for _, tf := range e.tfs {
+				remap[tf.id] = 0
+			}
 		}
 	}
 	terms := make([]string, 0, len(b.terms)/2)
@@ -151,9 +165,11 @@ func (b *Builder) compact() {
 		}
 	}
 	b.terms = terms
-	for _, e := range b.cache {
-		for k := range e.tfs {
-			e.tfs[k].id = remap[e.tfs[k].id]
+	for _, m := range []map[string]*entry{b.cache, b.keyed} {
+		for _, e := range m {
+			for k := range e.tfs {
+				e.tfs[k].id = remap[e.tfs[k].id]
+			}
 		}
 	}
 }

@@ -9,7 +9,13 @@ import (
 )
 
 // Doc is one document to index.
-type Doc struct{ Name, Body string }
+type Doc struct {
+	Name, Body string
+	// BodyKey, when set, stands for Body in the builder's cache between
+	// builds (equal keys mean equal bodies): the builder keeps the key, and
+	// Body need not outlive Build.
+	BodyKey string
+}
 
 // Hit is one search result: the position of the document in the slice given to Build, and its score.
 type Hit struct {

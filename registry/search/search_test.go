@@ -9,13 +9,13 @@ import (
 )
 
 var corpus = []Doc{
-	0: {"Alice Walker", "A retired teacher who loves gardening and coffee."},
-	1: {"Bob Stone", "A confused software engineer. The confusion never ends."},
-	2: {"Carmen López", "Profesora de música en Sevilla. Le encanta el café y la guitarra."},
-	3: {"Daichi Sato", "東京に住むエンジニア。コーヒーが好き。"},
-	4: {"Joe", "Grows tomatoes."},
-	5: {"Eve Adams", "Coffee, coffee and more coffee: a barista in Portland."},
-	6: {"Frank Miller", "Software engineer who writes compilers."},
+	0: {Name: "Alice Walker", Body: "A retired teacher who loves gardening and coffee."},
+	1: {Name: "Bob Stone", Body: "A confused software engineer. The confusion never ends."},
+	2: {Name: "Carmen López", Body: "Profesora de música en Sevilla. Le encanta el café y la guitarra."},
+	3: {Name: "Daichi Sato", Body: "東京に住むエンジニア。コーヒーが好き。"},
+	4: {Name: "Joe", Body: "Grows tomatoes."},
+	5: {Name: "Eve Adams", Body: "Coffee, coffee and more coffee: a barista in Portland."},
+	6: {Name: "Frank Miller", Body: "Software engineer who writes compilers."},
 }
 
 func TestSearch(t *testing.T) {
@@ -39,22 +39,22 @@ func TestSearch(t *testing.T) {
 		{name: "more matching terms first", query: "software engineer compilers", want: []int{6, 1}},
 		{
 			name:  "rarer term first, then ties by index",
-			docs:  []Doc{{"", "apple pie"}, {"", "cherry pie"}, {"", "apple tart"}, {"", "apple cake"}},
+			docs:  []Doc{{Name: "", Body: "apple pie"}, {Name: "", Body: "cherry pie"}, {Name: "", Body: "apple tart"}, {Name: "", Body: "apple cake"}},
 			query: "apple cherry", want: []int{1, 0, 2, 3},
 		},
 		{
 			name:  "name boost beats body",
-			docs:  []Doc{{"Sam", "a pilot who flies"}, {"Pilot Pete", "flies planes"}},
+			docs:  []Doc{{Name: "Sam", Body: "a pilot who flies"}, {Name: "Pilot Pete", Body: "flies planes"}},
 			query: "pilot", want: []int{1, 0},
 		},
 		{
 			name:  "deterministic ties",
-			docs:  []Doc{{"", "other"}, {"", "twin text"}, {"", "other"}, {"", "twin text"}, {"", "twin text"}},
+			docs:  []Doc{{Name: "", Body: "other"}, {Name: "", Body: "twin text"}, {Name: "", Body: "other"}, {Name: "", Body: "twin text"}, {Name: "", Body: "twin text"}},
 			query: "twin", want: []int{1, 3, 4},
 		},
 		{
 			name:  "deterministic ties with limit",
-			docs:  []Doc{{"", "twin text"}, {"", "twin text"}, {"", "twin text"}},
+			docs:  []Doc{{Name: "", Body: "twin text"}, {Name: "", Body: "twin text"}, {Name: "", Body: "twin text"}},
 			query: "twin", limit: 2, want: []int{0, 1},
 		},
 		{name: "higher tf first", query: "coffee", want: []int{5, 0}},
@@ -111,7 +111,7 @@ var cacheQueries = []string{"coffee", "software engineer", "confused", "cafe", "
 func TestBuilderCache(t *testing.T) {
 	var many []Doc // enough distinct terms to make the builder compact its dictionary
 	for i := range 1000 {
-		many = append(many, Doc{fmt.Sprintf("n%d", i), fmt.Sprintf("word%d word%d x%dy x%dz x%dw", i, i+4000, i, i, i)})
+		many = append(many, Doc{Name: fmt.Sprintf("n%d", i), Body: fmt.Sprintf("word%d word%d x%dy x%dz x%dw", i, i+4000, i, i, i)})
 	}
 	changed := slices.Clone(corpus)
 	changed[1].Body = "A new text about coffee."

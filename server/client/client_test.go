@@ -122,7 +122,7 @@ func TestVersionsIteratorAndRanges(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := most.Versions[v.Version-1]; v.Background != want.Background || v.Commit != want.Commit {
+				if want := most.Versions[v.Version-1]; v.Background != want.Background.String() || v.Commit != want.Commit {
 					t.Errorf("version %d differs from the registry's", v.Version)
 				}
 				got = append(got, v.Version)

@@ -56,7 +56,7 @@ func BenchmarkPages(b *testing.B) {
 		}
 	}
 	fv := snap.FilterValues()
-	word := strings.Fields(busiest.Latest().Background)[3]
+	word := strings.Fields(busiest.Latest().Background.String())[3]
 	n := len(busiest.Versions)
 	cases := []struct{ name, path string }{
 		{"catalog", "/"},

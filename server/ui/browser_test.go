@@ -411,7 +411,7 @@ func searchWord(t *testing.T, s *site) string {
 		if p.IsDeleted || p.Latest() == nil {
 			continue
 		}
-		for _, w := range strings.Fields(p.Latest().Background) {
+		for _, w := range strings.Fields(p.Latest().Background.String()) {
 			w = strings.Trim(w, ".,;:!?\"'()")
 			if len(w) < 6 {
 				continue

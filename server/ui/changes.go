@@ -94,7 +94,7 @@ func (u *UI) changeRow(req *request, p registry.PersonaDiff, refQuery string) ch
 	}
 	r.Fields = append(r.Fields, u.fieldChanges(req, &b.Content, &a.Content)...)
 	if b.Content.Background != a.Content.Background {
-		r.Background = worddiff.Diff(b.Content.Background, a.Content.Background)
+		r.Background = worddiff.Diff(b.Content.Background.String(), a.Content.Background.String())
 	}
 	return r
 }

@@ -47,7 +47,7 @@ func (u *UI) compare(req *request) error {
 	}
 	if a.Background != b.Background {
 		d.Background = true
-		for _, s := range worddiff.Diff(a.Background, b.Background) {
+		for _, s := range worddiff.Diff(a.Background.String(), b.Background.String()) {
 			if s.Op != worddiff.Insert {
 				d.Old = append(d.Old, s)
 			}

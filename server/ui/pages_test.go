@@ -56,7 +56,7 @@ func TestCatalogMatchesAPI(t *testing.T) {
 	s := serve(t, r.dir, server.Config{})
 	snap := s.Reg.Snapshot()
 	fv := snap.FilterValues()
-	word := strings.Fields(snap.Personas()[3].Latest().Background)[2]
+	word := strings.Fields(snap.Personas()[3].Latest().Background.String())[2]
 	cases := []struct {
 		name     string
 		page     string // the catalog's query
