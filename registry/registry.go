@@ -284,7 +284,9 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	if err != nil {
 		return err
 	}
-	r.dirty += len(chain)
+	commits := len(chain)
+	base, chain = nil, nil // settle's collection frees them
+	r.dirty += commits
 	if rebuilt {
 		// the cache's head is no longer on the branch: a restart would
 		// read the whole history
@@ -294,7 +296,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		r.settle()
 	}
 	r.publish(snap)
-	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", len(chain),
+	r.log.Info("indexed", "branch", r.opts.Branch, "head", r.state.Head.String(), "commits", commits,
 		"rebuilt", rebuilt, "personas", len(r.state.Personas), "duration", time.Since(start).Round(time.Millisecond))
 	refreshDuration.Observe(time.Since(start).Seconds())
 	if serving && r.dirty >= cacheSaveEvery {
