@@ -215,12 +215,18 @@ func readCacheRecords(dec *gob.Decoder, h cacheHeader) (*indexState, error) {
 		}
 		p := c.Persona
 		p.Tags = versionValues.tagsOf(fromTagValues(c.Tags))
-		for j, v := range p.Versions {
-			bg, ok := v.Background.renumber(to, same)
+		for j, read := range p.Versions {
+			bg, ok := read.Background.renumber(to, same)
 			if !ok {
 				return nil, fmt.Errorf("persona record %s: version %d: background numbers a token the cache lacks", p.ID, j+1)
 			}
-			v.Background = bg
+			var last *Version
+			if j > 0 {
+				last = p.Versions[j-1]
+			}
+			read.Background = lastingText(last, bg)
+			v := newVersion(*read)
+			p.Versions[j] = v
 			v.Content = versionValues.content(v.Content)
 			v.Creator = unique.Make(v.Creator).Value()
 			if j > 0 {

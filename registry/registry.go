@@ -270,8 +270,9 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		r.state = thaw(base)
 	}
 	heavy := len(chain) >= cacheSaveEvery
+	settling := !serving && (heavy || r.loaded)
 	var snap *Snapshot
-	build := func() { snap, err = r.build(ctx, chain, rebuilt) }
+	build := func() { snap, err = r.build(ctx, chain, rebuilt, settling && !r.opts.OneShot) }
 	if serving && (heavy || rebuilt) { // a replay builds a new snapshot from a copied state: 150 ms at 10,000 personas
 		// the owner and every worker on low-priority threads, each
 		// holding a P: as many spare Ps keep requests running
@@ -292,7 +293,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		// read the whole history
 		r.dirty = max(r.dirty, cacheSaveEvery)
 	}
-	if !serving && (heavy || r.loaded) {
+	if settling {
 		r.settle()
 	}
 	r.publish(snap)
@@ -324,11 +325,16 @@ func (r *Registry) saveAndRelease(heavy bool) func() {
 	}
 }
 
-// build applies the chain to the state and makes its snapshot.
-func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt bool) (*Snapshot, error) {
+// build applies the chain to the state and makes its snapshot; compact
+// (only before the first snapshot) moves the state's lasting objects side
+// by side first.
+func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt, compact bool) (*Snapshot, error) {
 	err := r.updateWithCheckpoints(ctx, r.state, chain)
 	if err != nil {
 		return nil, err
+	}
+	if compact {
+		r.state.compact(r.checkpoints.states())
 	}
 	var headTime time.Time
 	if len(chain) > 0 {

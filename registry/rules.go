@@ -293,8 +293,18 @@ func (p *Persona) own(gen uint64) {
 
 // addVersion appends a version (see own).
 func (p *Persona) addVersion(ci *gitdb.Commit, c Content) {
-	p.Versions = append(p.Versions, &Version{Number: len(p.Versions) + 1, Commit: ci.ID(), Subject: ci.Subject,
-		CreatedAt: ci.Time, Creator: ci.Author, Content: c})
+	c.Background = lastingText(p.Latest(), c.Background)
+	p.Versions = append(p.Versions, newVersion(Version{Number: len(p.Versions) + 1, Commit: ci.ID(), Subject: ci.Subject,
+		CreatedAt: ci.Time, Creator: ci.Author, Content: c}))
+}
+
+// lastingText returns the background of a new version after last: last's
+// when they are equal, else bg copied to the version texts' arena.
+func lastingText(last *Version, bg Text) Text {
+	if last != nil && last.Background == bg {
+		return last.Background
+	}
+	return versionTexts.lasting(bg)
 }
 
 // problems lists the problems at Head: invalid files, duplicate ids,
