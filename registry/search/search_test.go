@@ -170,3 +170,54 @@ func TestConcurrentSearch(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// keyed gives each body of docs a key: the body itself after a prefix, so
+// that equal bodies have equal keys.
+func keyed(docs []Doc) []Doc {
+	out := slices.Clone(docs)
+	for i := range out {
+		out[i].BodyKey = "k:" + out[i].Body
+	}
+	return out
+}
+
+// TestBuilderCacheByKey: bodies with keys are cached by key, apart from
+// names: a name that equals another document's key gets its own analysis,
+// and every build answers as a fresh builder would.
+func TestBuilderCacheByKey(t *testing.T) {
+	tricky := []Doc{{Name: "k:apple pie", Body: "banana bread", BodyKey: "x"}, {Name: "x", Body: "apple pie", BodyKey: "k:apple pie"}}
+	changed := keyed(corpus)
+	changed[1].Body, changed[1].BodyKey = "A new text about coffee.", "k:new"
+	steps := []struct {
+		name string
+		docs []Doc
+	}{
+		{"keyed", keyed(corpus)},
+		{"same keys again", keyed(corpus)},
+		{"one body changed", changed},
+		{"names equal to keys", tricky},
+		{"unkeyed after keyed", corpus},
+	}
+	b := NewBuilder()
+	for _, step := range steps {
+		ix, fresh := b.Build(step.docs), NewBuilder().Build(step.docs)
+		for _, q := range append(slices.Clone(cacheQueries), "apple", "banana", "x") {
+			got, want := ix.Search(q, 5, nil), fresh.Search(q, 5, nil)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: Search(%q) = %v, fresh builder gives %v", step.name, q, got, want)
+			}
+		}
+		if step.name == "names equal to keys" {
+			for q, want := range map[string]int{"banana": 0, "x": 1} {
+				if hits := ix.Search(q, 5, nil); len(hits) != 1 || hits[0].Doc != want {
+					t.Errorf("%s: Search(%q) = %v, want document %d alone", step.name, q, hits, want)
+				}
+			}
+		}
+		for _, d := range step.docs {
+			if d.BodyKey != "" && (b.keyed[d.BodyKey] == nil || b.cache[d.Body] != nil && b.cache[d.Body] == b.keyed[d.BodyKey]) {
+				t.Errorf("%s: body %q not cached by its key alone", step.name, d.Body)
+			}
+		}
+	}
+}
