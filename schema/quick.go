@@ -234,6 +234,7 @@ func (q *quickReader) literal(indent int, clip bool) (any, bool) {
 		return nil, false
 	}
 	var b strings.Builder
+	b.Grow(q.blockSize(n))
 	blank := 0 // blank lines not yet written
 	for ; q.i < len(q.lines); q.i++ {
 		line := q.lines[q.i]
@@ -263,6 +264,20 @@ func (q *quickReader) literal(indent int, clip bool) (any, bool) {
 		s = strings.TrimSuffix(s, "\n")
 	}
 	return s, true
+}
+
+// blockSize bounds the bytes of the block scalar indented by n that starts
+// at the current line, so that it is built in one allocation.
+func (q *quickReader) blockSize(n int) int {
+	size := 0
+	for _, line := range q.lines[q.i:] {
+		in := indentOf(line)
+		if in < n && in != len(line) {
+			break
+		}
+		size += max(len(line)-n, 0) + 1
+	}
+	return size
 }
 
 // inlineScalar reads a one-line value: quoted without escapes, or plain.

