@@ -25,8 +25,8 @@ func (s *searcher) rebuild(personas []*Persona) *searchIndex {
 			continue
 		}
 		live = append(live, p)
-		bg := p.Latest().Background
-		docs = append(docs, search.Doc{Name: p.Name, Body: bg.String(), BodyKey: bg.key()})
+		bg := p.Latest().Background // decoded only when the builder has not seen it
+		docs = append(docs, search.Doc{Name: p.Name, BodyKey: bg.key(), LoadBody: bg.String})
 	}
 	return &searchIndex{idx: s.builder.Build(docs), docs: live}
 }

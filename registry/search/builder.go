@@ -52,8 +52,8 @@ func (b *Builder) Build(docs []Doc) *Index {
 	prev := b.prev
 	b.prev = make([]cached, 0, 2*len(docs))
 	for i, d := range docs {
-		names[i] = b.analysis(d.Name, "", prev, memo)
-		bodies[i] = b.analysis(d.Body, d.BodyKey, prev, memo)
+		names[i] = b.analysis(d.Name, "", nil, prev, memo)
+		bodies[i] = b.analysis(d.Body, d.BodyKey, d.LoadBody, prev, memo)
 	}
 	for _, m := range []map[string]*entry{b.cache, b.keyed} {
 		for text, e := range m {
@@ -70,8 +70,9 @@ func (b *Builder) Build(docs []Doc) *Index {
 }
 
 // analysis returns the (possibly cached) analysis of text and appends it to
-// b.prev. A text with a key is cached by its key instead.
-func (b *Builder) analysis(text, key string, prev []cached, memo map[string]int32) *entry {
+// b.prev. A text with a key is cached by its key instead, and read from load
+// (when set) if the key is new.
+func (b *Builder) analysis(text, key string, load func() string, prev []cached, memo map[string]int32) *entry {
 	c := cached{text: text}
 	m := b.cache
 	if key != "" {
@@ -79,6 +80,9 @@ func (b *Builder) analysis(text, key string, prev []cached, memo map[string]int3
 	}
 	e := b.lookup(c, m, prev)
 	if e == nil {
+		if load != nil {
+			text = load()
+		}
 		e = b.analyze(text, memo)
 		m[c.text] = e
 	}

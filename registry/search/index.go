@@ -11,10 +11,12 @@ import (
 // Doc is one document to index.
 type Doc struct {
 	Name, Body string
-	// BodyKey, when set, stands for Body in the builder's cache between
-	// builds (equal keys mean equal bodies): the builder keeps the key, and
-	// Body need not outlive Build.
-	BodyKey string
+	// BodyKey, when set, stands for the body in the builder's cache between
+	// builds (equal keys mean equal bodies): the builder keeps the key, not
+	// the body. Body may then be empty and LoadBody set: it is called only
+	// for a key the builder has not analyzed.
+	BodyKey  string
+	LoadBody func() string
 }
 
 // Hit is one search result: the position of the document in the slice given to Build, and its score.
