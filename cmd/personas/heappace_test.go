@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"math"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -117,5 +119,71 @@ func TestPacerWaitsForItsTick(t *testing.T) {
 	<-done
 	if n := p.paces.Load(); n > 3 {
 		t.Errorf("paced %d times within a third of a tick (%v), want at most 3", n, heapPaceEvery)
+	}
+}
+
+func TestWalkMemoryLimit(t *testing.T) {
+	const mb = 1 << 20
+	tests := []struct {
+		name             string
+		live, base, want int64
+	}{
+		{"small index: the floor", 40 * mb, math.MaxInt64, heapWalkLimitMin},
+		{"no collection yet: the floor", 0, math.MaxInt64, heapWalkLimitMin},
+		{"large index: live plus room", 200 * mb, math.MaxInt64, 200*mb + heapWalkLimitRoom},
+		{"never above the limit set before", 200 * mb, 300 * mb, 300 * mb},
+		{"a limit under the floor stays", 40 * mb, 100 * mb, 100 * mb},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := walkMemoryLimit(tt.live, tt.base); got != tt.want {
+				t.Errorf("walkMemoryLimit(%d MB, %d MB) = %d MB, want %d MB", tt.live/mb, tt.base/mb, got/mb, tt.want/mb)
+			}
+		})
+	}
+}
+
+// TestPacerLimitsWalkAndRestores: a walk before ready runs under the walk's
+// memory limit; once ready (and when pacing stops) the limit set before is
+// back.
+func TestPacerLimitsWalkAndRestores(t *testing.T) {
+	const base = 8 << 30
+	before := debug.SetMemoryLimit(base)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	p := &heapPacer{headroom: 32 << 20}
+	ready := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.run(ctx, ready)
+	}()
+	waitFor(t, "the walk's limit", func() bool { return debug.SetMemoryLimit(-1) < base })
+	close(ready)
+	waitFor(t, "the limit set before, once ready", func() bool { return debug.SetMemoryLimit(-1) == base })
+	cancel()
+	<-done
+	if got := debug.SetMemoryLimit(-1); got != base {
+		t.Errorf("after pacing stopped the limit is %d, want %d", got, base)
+	}
+
+	// a command's walk (never ready): put back when it stops
+	stop := paceWalk(context.Background())
+	waitFor(t, "a command walk's limit", func() bool { return debug.SetMemoryLimit(-1) < base })
+	stop()
+	if got := debug.SetMemoryLimit(-1); got != base {
+		t.Errorf("after a command's walk the limit is %d, want %d", got, base)
+	}
+}
+
+// waitFor polls cond for up to a minute (the pacer acts within a tick).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
