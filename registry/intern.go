@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unique"
 
 	"github.com/personaregistry/personas/schema"
 )
@@ -26,6 +25,7 @@ type interner struct {
 	strs    map[string]*string
 	strList map[string][]string
 	tags    map[uint64]map[string]*string
+	plain   map[string]string // names and roles
 }
 
 var versionValues = &interner{}
@@ -34,14 +34,14 @@ var versionValues = &interner{}
 // language, time zone, tags, name and role with equal earlier ones: the
 // index keeps the parse of every file at Head and at each checkpoint.
 func (in *interner) persona(f *schema.Persona) {
-	c := in.content(Content{PreferredLanguage: f.PreferredLanguage, Timezone: f.Timezone, UserModels: f.UserModels,
-		NonsensitiveUserVariables: f.NonsensitiveUserVariables, SensitiveUserVariables: f.SensitiveUserVariables})
-	f.PreferredLanguage, f.Timezone, f.UserModels = c.PreferredLanguage, c.Timezone, c.UserModels
-	f.NonsensitiveUserVariables, f.SensitiveUserVariables = c.NonsensitiveUserVariables, c.SensitiveUserVariables
-	f.Name, f.Role = unique.Make(f.Name).Value(), unique.Make(f.Role).Value()
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.resetIfFull()
+	c := in.contentLocked(Content{PreferredLanguage: f.PreferredLanguage, Timezone: f.Timezone, UserModels: f.UserModels,
+		NonsensitiveUserVariables: f.NonsensitiveUserVariables, SensitiveUserVariables: f.SensitiveUserVariables})
+	f.PreferredLanguage, f.Timezone, f.UserModels = c.PreferredLanguage, c.Timezone, c.UserModels
+	f.NonsensitiveUserVariables, f.SensitiveUserVariables = c.NonsensitiveUserVariables, c.SensitiveUserVariables
+	f.Name, f.Role = in.plainString(f.Name), in.plainString(f.Role)
 	f.Tags = in.tagMap(f.Tags)
 }
 
@@ -51,6 +51,11 @@ func (in *interner) content(c Content) Content {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.resetIfFull()
+	return in.contentLocked(c)
+}
+
+// contentLocked is content with in.mu held.
+func (in *interner) contentLocked(c Content) Content {
 	c.NonsensitiveUserVariables = in.stringMap(c.NonsensitiveUserVariables)
 	c.SensitiveUserVariables = in.stringMap(c.SensitiveUserVariables)
 	c.PreferredLanguage = in.str(c.PreferredLanguage)
@@ -68,9 +73,9 @@ func (in *interner) content(c Content) Content {
 
 // resetIfFull starts again when nothing is remembered yet or too much is.
 func (in *interner) resetIfFull() {
-	if in.maps == nil || len(in.maps)+len(in.strs)+len(in.strList)+len(in.tags) > internMax {
+	if in.maps == nil || len(in.maps)+len(in.strs)+len(in.strList)+len(in.tags)+len(in.plain) > internMax {
 		in.maps, in.strs, in.strList = map[uint64]map[string]string{}, map[string]*string{}, map[string][]string{}
-		in.tags = map[uint64]map[string]*string{}
+		in.tags, in.plain = map[uint64]map[string]*string{}, map[string]string{}
 		in.seed = maphash.MakeSeed()
 	}
 }
@@ -118,6 +123,17 @@ func mapHash[V any](seed maphash.Seed, m map[string]V, writeValue func(*maphash.
 		sum += h.Sum64() // commutative: map order does not matter
 	}
 	return sum ^ uint64(len(m))
+}
+
+// plainString returns the interned string equal to s (unique.Make, with
+// its weak pointers, cost twice as much in a walk).
+func (in *interner) plainString(s string) string {
+	if v, ok := in.plain[s]; ok {
+		return v
+	}
+	s = strings.Clone(s) // never keep the file it was read from
+	in.plain[s] = s
+	return s
 }
 
 func (in *interner) str(s *string) *string {
