@@ -25,6 +25,10 @@
 //     compare-and-swap of the branch; remote.go: replicas that fetch from and
 //     push to a remote; watch.go: following the branch.
 //   - cache.go: the snapshot cache that makes a restart cheap.
+//   - text.go, slab.go, compact.go, intern.go: what keeps the index small:
+//     backgrounds as token numbers (Text), versions allocated side by side,
+//     the index's objects moved together after a cold walk, equal values
+//     shared.
 //   - refsnap.go, refcache.go, checkpoint.go: snapshots of other refs
 //     (/ref/{ref}/ previews) built from the nearest known state (served head,
 //     a checkpoint of the branch, a cached ref) and kept in a bounded LRU;
