@@ -9,12 +9,14 @@
 # what 2 cores answer; 0: as fast as answers come, which leaves a rebuild only
 # its low-priority share). PERSONAS_BENCH_RECURRING=N makes every other query one of N
 # recurring ones (they fill the response cache). Extra serve flags: PERSONAS_BENCH_FLAGS="--memory-limit 600MiB".
+# PERSONAS_BIN=/path/to/personas measures that build (an earlier commit's, say) instead of this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 personas=${1:-10000}
 commits=${2:-100000}
 repo=${BENCH_REPO:-${TMPDIR:-/tmp}/personas-bench-${personas}x${commits}.git}
-go build -o bin/personas ./cmd/personas
+bin=${PERSONAS_BIN:-bin/personas}
+[ -n "${PERSONAS_BIN:-}" ] || go build -o bin/personas ./cmd/personas
 go build -o bin/loadgen ./server/loadgen
 if [ ! -f "$repo/refs/heads/main" ] && ! grep -q refs/heads/main "$repo/packed-refs" 2>/dev/null; then
   rm -rf "$repo"
@@ -29,7 +31,7 @@ rm -rf "$repo/personas-cache"
 port=${PERSONAS_BENCH_PORT:-18418}
 log=$(mktemp)
 # shellcheck disable=SC2086
-./bin/personas serve --repo "$repo" --addr "127.0.0.1:$port" --poll-interval 1s ${PERSONAS_BENCH_FLAGS:-} 2>"$log" &
+"$bin" serve --repo "$repo" --addr "127.0.0.1:$port" --poll-interval 1s ${PERSONAS_BENCH_FLAGS:-} 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
 rewrite=""
