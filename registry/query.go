@@ -216,7 +216,7 @@ const SearchLimit = 50
 // query (any term; stemmed, case- and accent-insensitive), best first, that
 // pass the filter.
 func (s *Snapshot) Search(query string, f Filter) []*Persona {
-	idx := s.search
+	idx := s.searchIndex()
 	hits := idx.idx.Search(query, SearchLimit, func(doc int) bool { return f.Match(idx.docs[doc]) })
 	out := make([]*Persona, len(hits))
 	for i, h := range hits {

@@ -126,9 +126,7 @@ func estimateBytes(state *indexState, snap *Snapshot, head *indexState) int64 {
 	n := int64(len(state.Personas) + len(state.Files) + len(state.Units))
 	b := n*mapEntryBytes + int64(len(snap.personas))*snapshotPersonaSize
 	b += int64(unsafe.Sizeof(Snapshot{}))
-	if snap.search != nil {
-		b += snap.search.bytes()
-	}
+	b += snap.searchIndex().bytes()
 	for _, p := range snap.personas {
 		if head.Personas[p.ID] != p {
 			b += 256

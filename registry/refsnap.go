@@ -62,7 +62,7 @@ func (r *Registry) snapshotAt(ctx context.Context, h gitdb.Hash) (*Snapshot, err
 	if err != nil {
 		return nil, err
 	}
-	snap := newSnapshot(s, ci.Time, r.searcher)
+	snap := newSnapshot(s, ci.Time, r.searcher, false)
 	e := &refEntry{head: h, state: freeze(s), snap: snap}
 	e.bytes = estimateBytes(e.state, snap, r.state)
 	r.refs.put(e, replayed)

@@ -348,7 +348,7 @@ func (r *Registry) build(ctx context.Context, chain []*gitdb.Commit, rebuilt, co
 		}
 		headTime = ci.Time
 	}
-	return newSnapshot(r.state, headTime, r.searcher), nil
+	return newSnapshot(r.state, headTime, r.searcher, r.opts.OneShot), nil
 }
 
 // settle does, before a first snapshot of a long read (or of a loaded

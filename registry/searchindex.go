@@ -1,10 +1,16 @@
 package registry
 
-import "github.com/personaregistry/personas/registry/search"
+import (
+	"sync"
+
+	"github.com/personaregistry/personas/registry/search"
+)
 
 // searcher builds the full-text index of each snapshot, reusing the analysis
-// of unchanged texts. Only the indexing goroutine uses it.
+// of unchanged texts. Safe for concurrent use (a lazy snapshot builds its
+// index on the goroutine of its first search).
 type searcher struct {
+	mu      sync.Mutex
 	builder *search.Builder
 }
 
@@ -18,6 +24,8 @@ type searchIndex struct {
 }
 
 func (s *searcher) rebuild(personas []*Persona) *searchIndex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	docs := make([]search.Doc, 0, len(personas))
 	live := make([]*Persona, 0, len(personas))
 	for _, p := range personas {

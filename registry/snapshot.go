@@ -26,7 +26,11 @@ type Snapshot struct {
 	byID      map[string]*Persona
 	unitTests map[string][]string // persona id → unit-test paths
 	versions  int
-	search    *searchIndex
+	// search is built with newSnapshot, or (one-shot registries, where few
+	// commands search) on the first Search; see searchIndex.
+	searchOnce sync.Once
+	searcher   *searcher
+	search     *searchIndex
 
 	orderMu sync.Mutex
 	orders  map[string][]*Persona // computed sort orders, by "-field"/"field"
@@ -34,8 +38,9 @@ type Snapshot struct {
 	fv      FilterValues
 }
 
-// newSnapshot publishes the state as an immutable snapshot.
-func newSnapshot(s *indexState, headTime time.Time, search *searcher) *Snapshot {
+// newSnapshot publishes the state as an immutable snapshot. Its search
+// index is built now, or on the first search when lazy.
+func newSnapshot(s *indexState, headTime time.Time, search *searcher, lazy bool) *Snapshot {
 	snap := &Snapshot{
 		HeadTime:  headTime,
 		BuiltAt:   time.Now().UTC(),
@@ -62,8 +67,21 @@ func newSnapshot(s *indexState, headTime time.Time, search *searcher) *Snapshot 
 	for _, paths := range snap.unitTests {
 		slices.Sort(paths)
 	}
-	snap.search = search.rebuild(snap.personas)
+	snap.searcher = search
+	if !lazy {
+		snap.searchIndex()
+	}
 	return snap
+}
+
+// searchIndex returns the snapshot's search index, building it the first
+// time.
+func (s *Snapshot) searchIndex() *searchIndex {
+	s.searchOnce.Do(func() {
+		s.search = s.searcher.rebuild(s.personas)
+		s.searcher = nil
+	})
+	return s.search
 }
 
 // Personas returns every persona, deleted ones included, ordered by id.
