@@ -105,6 +105,13 @@ func (c *checkpoints) at(h gitdb.Hash) *indexState {
 	return nil
 }
 
+// states returns the checkpoints kept.
+func (c *checkpoints) states() []*indexState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.byPos)
+}
+
 // reset forgets every checkpoint.
 func (c *checkpoints) reset() {
 	c.mu.Lock()

@@ -62,16 +62,15 @@ func (s *indexState) compact(checkpoints []*indexState) {
 	}
 }
 
-// lastingFileText returns f's background from its persona's latest version
-// when they are equal (the winning file of a persona), else copied to the
-// version texts' arena.
+// lastingFileText returns f's background shared with its persona's latest
+// version when they are equal (the winning file of a persona), else copied
+// to the version texts' arena (see lastingText).
 func lastingFileText(st *indexState, f *fileState) Text {
+	var latest *Version
 	if p := st.Personas[f.ID]; p != nil {
-		if v := p.Latest(); v != nil && v.Background == f.Bg {
-			return v.Background
-		}
+		latest = p.Latest()
 	}
-	return versionTexts.lasting(f.Bg)
+	return lastingText(latest, f.Bg)
 }
 
 // sharedSlices clones slices so that slices sharing an array share the
@@ -91,11 +90,4 @@ func (m sharedSlices[T]) clone(s []T) []T {
 	c := slices.Clone(s)
 	m[key] = c
 	return c
-}
-
-// states returns the checkpoints kept.
-func (c *checkpoints) states() []*indexState {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.byPos)
 }
