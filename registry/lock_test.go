@@ -10,6 +10,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -254,14 +255,16 @@ func TestLockOfAnotherUsersLiveProcessIsKept(t *testing.T) {
 	content := fmt.Sprintf("personas-lock %d %s\n", os.Getpid(), mustHostname(t))
 	e.writeLock(content)
 	bin := filepath.Join(dir, "registry.test")
-	copyFile(t, os.Args[0], bin, 0o755)
+	placeExecutable(t, os.Args[0], bin)
 	chownAll(t, e.bare, nobody)
 
-	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), lockChildEnv+"="+e.bare, "HOME="+dir)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	out, err := cmd.CombinedOutput()
+	out, err := combinedOutputOfBusyExecutable(t, func() *exec.Cmd {
+		cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), lockChildEnv+"="+e.bare, "HOME="+dir)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		return cmd
+	})
 	chownAll(t, e.bare, 0) // git refuses to read a repository of another user
 	if err != nil {
 		if strings.Contains(string(out), "CHILD-SKIP") || strings.Contains(err.Error(), "operation not permitted") {
@@ -323,6 +326,36 @@ func chownAll(t *testing.T, dir string, uid int) {
 	}
 }
 
+// placeExecutable puts the program from at to: a hard link where it can,
+// a copy otherwise. A link is never open for writing, so no fork of a
+// parallel test can hold it open and make its exec fail with ETXTBSY.
+func placeExecutable(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Link(from, to); err == nil {
+		return
+	}
+	copyFile(t, from, to, 0o755)
+}
+
+// combinedOutputOfBusyExecutable runs the command newCmd makes and returns
+// its output. A freshly written executable can be briefly "busy": a
+// parallel test that forked while it was open for writing holds that
+// descriptor until its own exec. exec then fails with ETXTBSY before the
+// program runs, so trying again (with a new Cmd) is safe; the wait grows
+// and the outer limit is generous.
+func combinedOutputOfBusyExecutable(t *testing.T, newCmd func() *exec.Cmd) ([]byte, error) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		out, err := newCmd().CombinedOutput()
+		if !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
+			return out, err
+		}
+		time.Sleep(min(wait, time.Second))
+	}
+}
+
+// copyFile copies the file from to a new file to with the given mode.
 func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	t.Helper()
 	in, err := os.Open(from)
