@@ -2,6 +2,7 @@ package gitdb
 
 import (
 	"bufio"
+	"compress/flate"
 	"container/list"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
@@ -22,15 +24,59 @@ import (
 // inflates, resolves deltas against a byte-bounded cache of recent bases
 // (the parent's tree is usually the base of the next tree), and copies
 // once. Objects it can't find (loose objects) are left to go-git.
+//
+// Packs are mapped into memory where the system allows (Linux), as git
+// maps them, and read with pread otherwise. The mapping's pages count in
+// the process's resident set once read, so every dropEvery bytes read,
+// and when a walk ends, they are let go again (they stay in the page
+// cache). git never rewrites a pack in place: gc writes new ones and
+// unlinks the old, which stay readable while mapped.
 type packReader struct {
+	// mu is held for reading by every read, and for writing by close, so
+	// that a mapping is never unmapped under a reader.
+	mu        sync.RWMutex
 	packs     []*pack
 	cache     *baseCache
 	walkBytes int // the cache's budget during a walk
 }
 
 type pack struct {
-	f   *os.File
-	idx *idxfile.MemoryIndex
+	f    *os.File
+	idx  *idxfile.MemoryIndex
+	data []byte // the mapped file, or nil: read f then
+
+	dropEvery int64        // see packDropEvery
+	sinceDrop atomic.Int64 // bytes of data read since its pages were dropped
+}
+
+// packDropEvery is how many bytes of a mapped pack are read before its
+// pages are taken out of the resident set again. Reading a few hundred
+// bytes maps the 64 KB around them (the kernel's fault-around), so the
+// resident part can be many times this. The peak RSS of a cold export of
+// 10,000 personas × 100,000 commits (a 160 MB pack) is the same with and
+// without these drops (353 MB: the peak comes after the walk); they bound
+// what a long walk of a larger pack keeps mapped.
+const packDropEvery = 8 << 20
+
+// noteRead counts n bytes read from the mapping and drops its pages every
+// dropEvery bytes.
+func (p *pack) noteRead(n int) {
+	if p.sinceDrop.Add(int64(n)) >= p.dropEvery {
+		p.sinceDrop.Store(0)
+		dropPages(p.data)
+	}
+}
+
+// dropPages takes the pages of every mapped pack out of the resident set.
+func (r *packReader) dropPages() {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, p := range r.packs {
+		if p.data != nil {
+			p.sinceDrop.Store(0)
+			dropPages(p.data)
+		}
+	}
 }
 
 // The cache of resolved objects is bounded by size during a walk: a third of
@@ -91,11 +137,23 @@ func openPack(idxPath string) (*pack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pack{f: f, idx: idx}, nil
+	p := &pack{f: f, idx: idx, dropEvery: packDropEvery}
+	if fi, err := f.Stat(); err == nil {
+		// a pack that can't be mapped is read with pread
+		p.data, _ = mapFile(f, fi.Size())
+	}
+	return p, nil
 }
 
+// close unmaps and closes the packs; reads after it find no object.
 func (r *packReader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, p := range r.packs {
+		if p.data != nil {
+			_ = unmapFile(p.data)
+			p.data = nil
+		}
 		p.f.Close()
 	}
 	r.packs = nil
@@ -121,6 +179,13 @@ func (r *packReader) read(h Hash, limit int64) (plumbing.ObjectType, []byte, err
 // modified) stays valid until the caller releases it, then its buffer may
 // be recycled.
 func (r *packReader) readRef(h Hash, limit int64) (*cacheItem, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.find(h, limit)
+}
+
+// find is readRef under r.mu.
+func (r *packReader) find(h Hash, limit int64) (*cacheItem, error) {
 	for i, p := range r.packs {
 		off, ok := findOffset(p.idx, h)
 		if !ok {
@@ -139,8 +204,10 @@ func (r *packReader) readRef(h Hash, limit int64) (*cacheItem, error) {
 // sizeAt returns the inflated size of the object at an offset, reading only
 // headers (for a delta, the result size recorded in the delta).
 func (r *packReader) sizeAt(i int, off int64) (int64, error) {
-	br := getReader(r.packs[i].f, off)
-	defer putReader(br)
+	p := r.packs[i]
+	e := getEntryReader(p, off)
+	defer putEntryReader(p, e)
+	br := e.r
 	typ, size, err := readObjectHeader(br)
 	if err != nil {
 		return 0, err
@@ -151,7 +218,8 @@ func (r *packReader) sizeAt(i int, off int64) (int64, error) {
 			return 0, err
 		}
 	case plumbing.REFDeltaObject:
-		if _, err := br.Discard(20); err != nil {
+		var base Hash
+		if _, err := io.ReadFull(br, base[:]); err != nil {
 			return 0, err
 		}
 	default:
@@ -196,8 +264,10 @@ func (r *packReader) readAt(i int, off int64, depth int) (*cacheItem, error) {
 	if depth > maxDeltaDepth {
 		return nil, errors.New("delta chain too long")
 	}
-	br := getReader(r.packs[i].f, off)
-	defer putReader(br)
+	p := r.packs[i]
+	e := getEntryReader(p, off)
+	defer putEntryReader(p, e)
+	br := e.r
 	typ, size, err := readObjectHeader(br)
 	if err != nil {
 		return nil, fmt.Errorf("pack object at %d: %w", off, err)
@@ -219,7 +289,7 @@ func (r *packReader) readAt(i int, off int64, depth int) (*cacheItem, error) {
 		if _, err := io.ReadFull(br, bh[:]); err != nil {
 			return nil, err
 		}
-		if base, err = r.readRef(bh, 0); err != nil {
+		if base, err = r.find(bh, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -265,7 +335,7 @@ func (r *packReader) readAt(i int, off int64, depth int) (*cacheItem, error) {
 }
 
 // readObjectHeader reads the type and inflated size of a pack entry.
-func readObjectHeader(br *bufio.Reader) (plumbing.ObjectType, int64, error) {
+func readObjectHeader(br io.ByteReader) (plumbing.ObjectType, int64, error) {
 	b, err := br.ReadByte()
 	if err != nil {
 		return 0, 0, err
@@ -282,7 +352,7 @@ func readObjectHeader(br *bufio.Reader) (plumbing.ObjectType, int64, error) {
 }
 
 // readOffset reads the base offset of an OFS_DELTA entry.
-func readOffset(br *bufio.Reader) (int64, error) {
+func readOffset(br io.ByteReader) (int64, error) {
 	b, err := br.ReadByte()
 	if err != nil {
 		return 0, err
@@ -298,7 +368,7 @@ func readOffset(br *bufio.Reader) (int64, error) {
 }
 
 // inflate fills out from the zlib stream at the start of r.
-func inflate(r *bufio.Reader, out []byte) error {
+func inflate(r flate.Reader, out []byte) error {
 	zr, err := getZlib(r)
 	if err != nil {
 		return err

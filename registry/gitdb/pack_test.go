@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,13 +86,44 @@ func openGenerated(t *testing.T) (*Repo, map[Hash]gitObject) {
 
 // Every object of a generated repository (trees as deltas of deltas, blobs,
 // commits) reads back as C git reads it, from several goroutines at once
-// sharing one Repo and its delta-base cache.
+// sharing one Repo and its delta-base cache: from the mapped pack while its
+// pages are dropped under the readers, and with pread.
 func TestPackReaderAgreesWithGitConcurrently(t *testing.T) {
-	r, want := openGenerated(t)
-	if r.packs == nil || len(r.packs.packs) == 0 {
-		t.Fatal("the generated repository has no pack: the pack reader is not exercised")
+	tests := []struct {
+		name   string
+		mapped bool
+	}{
+		{"mapped, pages dropped every 4 KB read", true},
+		{"read with pread", false},
 	}
-	r.packs.cache = newBaseCache(64 << 10) // small: evictions and re-resolution happen
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, want := openGenerated(t)
+			if r.packs == nil || len(r.packs.packs) == 0 {
+				t.Fatal("the generated repository has no pack: the pack reader is not exercised")
+			}
+			for _, p := range r.packs.packs {
+				switch {
+				case !tt.mapped:
+					_ = unmapFile(p.data)
+					p.data = nil
+				case p.data == nil && runtime.GOOS == "linux":
+					t.Fatal("the pack is not mapped")
+				case p.data == nil:
+					t.Skip("packs are mapped on Linux only")
+				}
+				p.dropEvery = 4 << 10
+			}
+			r.packs.cache = newBaseCache(64 << 10) // small: evictions and re-resolution happen
+			readAllConcurrently(t, r, want)
+		})
+	}
+}
+
+// readAllConcurrently reads every object of want from 4 goroutines and
+// compares it with git's.
+func readAllConcurrently(t *testing.T, r *Repo, want map[Hash]gitObject) {
+	t.Helper()
 	hashes := make([]Hash, 0, len(want))
 	for h := range want {
 		hashes = append(hashes, h)
@@ -126,6 +158,45 @@ func TestPackReaderAgreesWithGitConcurrently(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d objects", len(hashes))
+}
+
+// Closing a Repo while other goroutines read through it unmaps nothing
+// under them: each read either completes or finds no pack and says so.
+func TestPackCloseWhileReading(t *testing.T) {
+	r, want := openGenerated(t)
+	var blobs []Hash
+	for h, o := range want {
+		if o.typ == "blob" {
+			blobs = append(blobs, h)
+		}
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 2)
+	for w := range 2 {
+		wg.Go(func() {
+			for i := w; i < len(blobs); i += 2 {
+				if i == w {
+					started <- struct{}{}
+				}
+				data, err := r.packs.readRef(blobs[i], 0)
+				if errors.Is(err, errNotPacked) {
+					return // closed
+				}
+				if err != nil {
+					t.Errorf("read %s: %v", blobs[i], err)
+					return
+				}
+				if string(data.data) != string(want[blobs[i]].data) {
+					t.Errorf("blob %s differs from git's", blobs[i])
+				}
+				data.release()
+			}
+		})
+	}
+	<-started
+	<-started
+	r.packs.close()
+	wg.Wait()
 }
 
 // A size limit refuses a larger blob (whole or a delta) before inflating it,

@@ -2,10 +2,11 @@ package gitdb
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"compress/zlib"
 	"io"
 	"math/bits"
-	"os"
 	"sync"
 )
 
@@ -15,7 +16,6 @@ import (
 
 var (
 	zlibPool   sync.Pool // of io.ReadCloser that are zlib.Resetter
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 	scratchMax = 1 << 20 // scratch buffers larger than this are not kept
 	scratches  sync.Pool // of *[]byte
 )
@@ -34,16 +34,45 @@ func getZlib(r io.Reader) (io.ReadCloser, error) {
 
 func putZlib(zr io.ReadCloser) { zlibPool.Put(zr) }
 
-// getReader returns a buffered reader of f from offset off.
-func getReader(f *os.File, off int64) *bufio.Reader {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(io.NewSectionReader(f, off, 1<<62))
-	return br
+// entryReader reads one pack entry from its first byte: straight from
+// the pack's mapping when it has one, else through a buffer filled by pread.
+type entryReader struct {
+	mapped bytes.Reader
+	file   *bufio.Reader
+	r      flate.Reader // &mapped or file
+	start  int          // bytes of the mapping left at the entry's start
 }
 
-func putReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readerPool.Put(br)
+var entryReaders = sync.Pool{New: func() any { return new(entryReader) }}
+
+// getEntryReader returns a reader of the pack from offset off.
+func getEntryReader(p *pack, off int64) *entryReader {
+	e := entryReaders.Get().(*entryReader)
+	if p.data != nil && off >= 0 && off < int64(len(p.data)) {
+		e.mapped.Reset(p.data[off:])
+		e.start = e.mapped.Len()
+		e.r = &e.mapped
+		return e
+	}
+	if e.file == nil {
+		e.file = bufio.NewReaderSize(nil, 4096)
+	}
+	e.file.Reset(io.NewSectionReader(p.f, off, 1<<62))
+	e.r = e.file
+	return e
+}
+
+// putEntryReader gives back a reader from getEntryReader and tells the pack
+// how much of its mapping was read.
+func putEntryReader(p *pack, e *entryReader) {
+	if e.r == &e.mapped {
+		p.noteRead(e.start - e.mapped.Len())
+		e.mapped.Reset(nil)
+	} else {
+		e.file.Reset(nil)
+	}
+	e.r = nil
+	entryReaders.Put(e)
 }
 
 // getScratch returns a buffer of n bytes whose content is garbage.

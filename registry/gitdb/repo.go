@@ -84,10 +84,11 @@ func (r *Repo) Busy() {
 
 // Idle shrinks the caches of a history walk to what the next few commits
 // need, and keeps them there until the next Busy; the free buffers of the
-// walk are let go.
+// walk and the pages of the mapped packs are let go.
 func (r *Repo) Idle() {
 	if r.packs != nil {
 		r.packs.cache.setMax(packIdleBytes)
+		r.packs.dropPages()
 	}
 	dropFreeBig()
 }
