@@ -159,8 +159,7 @@ func defaultStr(s, def string) string {
 // treeChanges lists and parses the persona and unit-test files that differ
 // between two trees.
 func treeChanges(ix *indexer, from, to gitdb.Hash) ([]change, error) {
-	ix.memo = newParseMemo()
-	defer func() { ix.memo = nil }()
+	memo := newParseMemo()
 	trees := gitdb.NewTreeReader(ix.store)
 	changes, err := ix.commitChanges(trees, from, to)
 	trees.Close()
@@ -168,7 +167,7 @@ func treeChanges(ix *indexer, from, to gitdb.Hash) ([]change, error) {
 		return nil, err
 	}
 	for i := range changes {
-		if f := ix.parse(&changes[i]); f != nil {
+		if f := ix.parse(memo, &changes[i]); f != nil {
 			changes[i].parsed = f.res
 		}
 	}

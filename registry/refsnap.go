@@ -75,7 +75,7 @@ func (r *Registry) snapshotAt(ctx context.Context, h gitdb.Hash) (*Snapshot, err
 // state on target's first-parent chain plus the commits after it. It also
 // returns how many commits were replayed. Runs on the owner goroutine.
 func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState, int, error) {
-	base, chain, err := r.knownBase(ctx, target)
+	base, chain, err := r.knownBase(ctx, target, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -91,9 +91,10 @@ func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState,
 }
 
 // knownBase walks target's first-parent chain back to the nearest known
-// state and returns it with the commits after it, oldest first. Runs on
-// the owner goroutine.
-func (r *Registry) knownBase(ctx context.Context, target gitdb.Hash) (*indexState, []*gitdb.Commit, error) {
+// state and returns it with the commits after it, oldest first; seen, if
+// not nil, is given each commit as it is read, newest first. Runs on the
+// owner goroutine.
+func (r *Registry) knownBase(ctx context.Context, target gitdb.Hash, seen func(*gitdb.Commit)) (*indexState, []*gitdb.Commit, error) {
 	var chain []*gitdb.Commit
 	h := target
 	var base *indexState
@@ -109,6 +110,9 @@ func (r *Registry) knownBase(ctx context.Context, target gitdb.Hash) (*indexStat
 			return nil, nil, err
 		}
 		chain = append(chain, ci)
+		if seen != nil {
+			seen(ci)
+		}
 		h = ci.Parent
 	}
 	slices.Reverse(chain)

@@ -253,12 +253,19 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	var base *indexState
 	var chain []*gitdb.Commit
 	var err error
-	readChain := func() { base, chain, err = r.knownBase(ctx, target) }
+	readChain := func() { base, chain, err = r.knownBase(ctx, target, nil) }
 	if serving {
 		// a rewrite without a known state is a read of the whole history
 		inBackground(1, readChain)
 	} else {
-		readChain()
+		// nothing is served yet: the second core diffs and parses the
+		// newest commits while this one reads the chain
+		sp := r.ix.speculate(ctx)
+		base, chain, err = r.knownBase(ctx, target, sp.add)
+		r.ix.ready = sp.finish()
+		r.log.Info("read the first-parent chain", "commits", len(chain), "diffed meanwhile", len(r.ix.ready),
+			"duration", time.Since(start).Round(time.Millisecond))
+		defer func() { r.ix.ready = nil }()
 	}
 	if err != nil {
 		return err

@@ -18,8 +18,10 @@ type indexer struct {
 	store    *gitdb.Repo
 	dir      string // persona directory, slash-separated, no trailing slash
 	unitDir  string
-	memo     *parseMemo            // blob parses of the current update
 	progress func(done, total int) // Options.Progress, or nil
+	// ready holds the commits a speculation diffed and parsed while the
+	// chain was read (see speculation); set by the owner around a build.
+	ready map[*gitdb.Commit]pending
 	// background runs the workers on low-priority threads (runLowPriority),
 	// for an update made while serving; they number walkWorkers() then.
 	background bool
@@ -131,8 +133,7 @@ type batchResult struct {
 // strings it needs of them, and a long walk frees the rest as it goes (14 MB
 // at 100,000 commits).
 func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
-	ix.memo = newParseMemo()
-	defer func() { ix.memo = nil }()
+	memo := newParseMemo()
 	if len(chain) > walkBatch {
 		ix.store.Busy()
 		defer ix.store.Idle()
@@ -155,7 +156,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 				trees := gitdb.NewTreeReader(ix.store)
 				defer trees.Close()
 				for b := range jobs {
-					b.out <- ix.walkBatch(ctx, trees, b.parent, b.commits)
+					b.out <- ix.walkBatch(ctx, memo, trees, b.parent, b.commits)
 				}
 			}
 			if ix.background {
@@ -165,13 +166,14 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 			}
 		})
 	}
+	todo, ready := ix.readyTail(chain)
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		for start := 0; start < len(chain); start += walkBatch {
-			end := min(start+walkBatch, len(chain))
-			b := &batch{commits: chain[start:end], parent: parent, out: make(chan batchResult, 1)}
-			parent = chain[end-1].Tree
+		for start := 0; start < len(todo); start += walkBatch {
+			end := min(start+walkBatch, len(todo))
+			b := &batch{commits: todo[start:end], parent: parent, out: make(chan batchResult, 1)}
+			parent = todo[end-1].Tree
 			select {
 			case order <- b:
 			case <-stop:
@@ -181,6 +183,12 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 			case jobs <- b:
 			case <-stop:
 				return
+			}
+		}
+		if ready != nil {
+			select {
+			case order <- ready:
+			case <-stop:
 			}
 		}
 	}()
@@ -216,7 +224,7 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 
 // walkBatch diffs each commit against the one before and parses the changed
 // files; it stops at the first error, returning the commits done before it.
-func (ix *indexer) walkBatch(ctx context.Context, trees *gitdb.TreeReader, parent gitdb.Hash, commits []*gitdb.Commit) batchResult {
+func (ix *indexer) walkBatch(ctx context.Context, memo *parseMemo, trees *gitdb.TreeReader, parent gitdb.Hash, commits []*gitdb.Commit) batchResult {
 	var res batchResult
 	for _, ci := range commits {
 		if res.err = ctx.Err(); res.err != nil {
@@ -229,7 +237,7 @@ func (ix *indexer) walkBatch(ctx context.Context, trees *gitdb.TreeReader, paren
 		}
 		futures := make([]*future, len(changes))
 		for i := range changes {
-			futures[i] = ix.parse(&changes[i])
+			futures[i] = ix.parse(memo, &changes[i])
 		}
 		res.pending = append(res.pending, pending{ci: ci, changes: changes, futures: futures})
 		parent = ci.Tree
@@ -301,7 +309,7 @@ func isYAMLPath(p string) bool {
 
 // parse parses a change's new blob, or returns the parse of it another
 // worker made or is making.
-func (ix *indexer) parse(c *change) *future {
+func (ix *indexer) parse(memo *parseMemo, c *change) *future {
 	if c.NewHash.IsZero() {
 		return nil
 	}
@@ -318,7 +326,7 @@ func (ix *indexer) parse(c *change) *future {
 			Message: "is a submodule, not a persona file"}})
 		return f
 	}
-	f, mine := ix.memo.claim(parseKey{c.NewHash, c.unitTest})
+	f, mine := memo.claim(parseKey{c.NewHash, c.unitTest})
 	if !mine {
 		return f
 	}
