@@ -485,3 +485,32 @@ func setOf(xs []string) map[string]bool {
 	}
 	return m
 }
+
+// TestCacheReopenManyRecords: a cache of more personas and files than the
+// loader's decoding runs ahead by (it decodes records on one goroutine
+// while another builds the state) reads back to the index it was saved
+// from.
+func TestCacheReopenManyRecords(t *testing.T) {
+	t.Parallel()
+	gittest.NeedGit(t)
+	dir := gittest.Generated(t, repogen.Config{Personas: 400, Commits: 60, Seed: 7})
+	first := openRegistryOpts(t, registry.Options{Repo: dir, PollInterval: -1})
+	want := dumpSnapshot(refresh(t, first))
+	first.Close()
+	gitDir := dir
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		gitDir = filepath.Join(dir, ".git")
+	}
+	if n := len(cacheFiles(t, gitDir)); n != 1 {
+		t.Fatalf("Close saved %d cache files, want 1", n)
+	}
+	logs := &logBuffer{}
+	second := openRegistryOpts(t, registry.Options{Repo: dir, PollInterval: -1, Logger: logs.logger()})
+	got := dumpSnapshot(refresh(t, second))
+	if !strings.Contains(logs.String(), "snapshot cache loaded") {
+		t.Fatalf("the second registry did not load the cache:\n%s", logs)
+	}
+	if got != want {
+		t.Errorf("from the cache differs from the index it was saved from (- cached, + saved):\n%s", diffDumps(got, want))
+	}
+}

@@ -147,24 +147,35 @@ func WriteExport(w io.Writer, s *registry.Snapshot, org string) error {
 		encoded[i] = make(chan exportPart, 1)
 	}
 	slots := make(chan struct{}, runtime.GOMAXPROCS(0)+1)
+	// the chunks' buffers are reused once written: made anew, a buffer's
+	// pages were zeroed and faulted in (a sixth of a restart's CPU at
+	// 10,000 × 100,000, a 121 MB export)
+	free := make(chan *bytes.Buffer, cap(slots))
 	go func() {
 		for i := range chunks {
 			slots <- struct{}{}
+			var buf *bytes.Buffer
+			select {
+			case buf = <-free:
+			default:
+				buf = new(bytes.Buffer)
+			}
 			go func() {
-				encoded[i] <- encodeExportChunk(ps[i*exportChunk:min((i+1)*exportChunk, len(ps))], org, i == 0)
+				encoded[i] <- encodeExportChunk(buf, ps[i*exportChunk:min((i+1)*exportChunk, len(ps))], org, i == 0)
 			}()
 		}
 	}()
 	var err error
 	for i := range chunks {
 		part := <-encoded[i]
-		<-slots
 		if err == nil {
 			err = part.err
 		}
 		if err == nil {
-			_, err = w.Write(part.b) // after an error, the rest is still received: no goroutine is left behind
+			_, err = w.Write(part.buf.Bytes()) // after an error, the rest is still received: no goroutine is left behind
 		}
+		free <- part.buf // never blocks: at most cap(slots) buffers exist
+		<-slots
 	}
 	if err != nil {
 		return err
@@ -178,26 +189,27 @@ const exportChunk = 256
 
 // exportPart is an encoded chunk of an export.
 type exportPart struct {
-	b   []byte
+	buf *bytes.Buffer
 	err error
 }
 
-// encodeExportChunk encodes personas as export array elements, each after
-// a comma unless first is set (the first chunk's first persona).
-func encodeExportChunk(ps []*registry.Persona, org string, first bool) exportPart {
-	var buf bytes.Buffer
+// encodeExportChunk encodes personas into buf (emptied first) as export
+// array elements, each after a comma unless first is set (the first chunk's
+// first persona).
+func encodeExportChunk(buf *bytes.Buffer, ps []*registry.Persona, org string, first bool) exportPart {
+	buf.Reset()
 	buf.Grow(exportSize(ps))
-	enc := json.NewEncoder(&buf) // as json.Marshal, and a newline after each
+	enc := json.NewEncoder(buf) // as json.Marshal, and a newline after each
 	for i, p := range ps {
 		if i > 0 || !first {
 			buf.WriteByte(',')
 		}
 		if err := enc.Encode(newExportedPersona(p, org)); err != nil {
-			return exportPart{err: fmt.Errorf("encode persona %s: %w", p.ID, err)}
+			return exportPart{buf: buf, err: fmt.Errorf("encode persona %s: %w", p.ID, err)}
 		}
 		buf.Truncate(buf.Len() - 1)
 	}
-	return exportPart{b: buf.Bytes()}
+	return exportPart{buf: buf}
 }
 
 // exportSize estimates the bytes of the personas' export (about 1 KB a

@@ -27,10 +27,10 @@ import (
 //
 // Packs are mapped into memory where the system allows (Linux), as git
 // maps them, and read with pread otherwise. The mapping's pages count in
-// the process's resident set once read, so every dropEvery bytes read,
-// and when a walk ends, they are let go again (they stay in the page
-// cache). git never rewrites a pack in place: gc writes new ones and
-// unlinks the old, which stay readable while mapped.
+// the process's resident set once read, so they are let go again (they
+// stay in the page cache) every packDropEvery bytes read and when a walk
+// ends. git never rewrites a pack in place: gc writes new ones and unlinks
+// the old, which stay readable while mapped.
 type packReader struct {
 	// mu is held for reading by every read, and for writing by close, so
 	// that a mapping is never unmapped under a reader.
@@ -38,6 +38,9 @@ type packReader struct {
 	packs     []*pack
 	cache     *baseCache
 	walkBytes int // the cache's budget during a walk
+	// walking is set between Busy and Idle: reads are counted at their
+	// size then, and at least packFaultAround bytes each otherwise.
+	walking atomic.Bool
 }
 
 type pack struct {
@@ -45,22 +48,34 @@ type pack struct {
 	idx  *idxfile.MemoryIndex
 	data []byte // the mapped file, or nil: read f then
 
+	walking   *atomic.Bool // the reader's
 	dropEvery int64        // see packDropEvery
-	sinceDrop atomic.Int64 // bytes of data read since its pages were dropped
+	sinceDrop atomic.Int64 // bytes of data counted since its pages were dropped
 }
 
-// packDropEvery is how many bytes of a mapped pack are read before its
-// pages are taken out of the resident set again. Reading a few hundred
-// bytes maps the 64 KB around them (the kernel's fault-around), so the
-// resident part can be many times this. The peak RSS of a cold export of
-// 10,000 personas × 100,000 commits (a 160 MB pack) is the same with and
-// without these drops (353 MB: the peak comes after the walk); they bound
-// what a long walk of a larger pack keeps mapped.
-const packDropEvery = 8 << 20
+// packDropEvery is how many bytes of a mapped pack are counted as read
+// before its pages are taken out of the resident set again. The peak RSS of
+// a cold export of 10,000 personas × 100,000 commits (a 160 MB pack) is the
+// same with and without these drops (353 MB: the peak comes after the
+// walk); they bound what a long walk of a larger pack keeps mapped.
+//
+// Reading a few hundred bytes maps the 64 KB around them (the kernel's
+// fault-around, packFaultAround), so between walks, when a server reads
+// an object now and then anywhere in the pack, each read counts as that
+// much: the mapped part stays within packDropEvery. During a walk reads are
+// counted at their size: a walk reads the pack nearly in order, and a drop
+// per 128 reads would cost more than it saves.
+const (
+	packDropEvery   = 8 << 20
+	packFaultAround = 64 << 10
+)
 
 // noteRead counts n bytes read from the mapping and drops its pages every
 // dropEvery bytes.
 func (p *pack) noteRead(n int) {
+	if !p.walking.Load() {
+		n = max(n, packFaultAround)
+	}
 	if p.sinceDrop.Add(int64(n)) >= p.dropEvery {
 		p.sinceDrop.Store(0)
 		dropPages(p.data)
@@ -113,6 +128,7 @@ func openPackReader(gitDir string) (*packReader, error) {
 			r.close()
 			return nil, err
 		}
+		pk.walking = &r.walking
 		r.packs = append(r.packs, pk)
 		if fi, err := pk.f.Stat(); err == nil {
 			total += fi.Size()

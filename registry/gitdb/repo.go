@@ -79,6 +79,7 @@ func (r *Repo) Reopen() {
 func (r *Repo) Busy() {
 	if r.packs != nil {
 		r.packs.cache.setMax(r.packs.walkBytes)
+		r.packs.walking.Store(true)
 	}
 }
 
@@ -88,6 +89,7 @@ func (r *Repo) Busy() {
 func (r *Repo) Idle() {
 	if r.packs != nil {
 		r.packs.cache.setMax(packIdleBytes)
+		r.packs.walking.Store(false)
 		r.packs.dropPages()
 	}
 	dropFreeBig()

@@ -1,0 +1,98 @@
+package gitdb
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// mappedRSS returns how many bytes of the mapping of file are resident in
+// this process, from /proc/self/smaps.
+func mappedRSS(t *testing.T, file string) int64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no /proc/self/smaps: %v", err)
+	}
+	defer f.Close()
+	var total int64
+	inFile := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if strings.Contains(fields[0], "-") && len(fields) >= 5 { // a mapping's header
+			inFile = len(fields) >= 6 && fields[5] == file
+			continue
+		}
+		if inFile && fields[0] == "Rss:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				t.Fatalf("smaps Rss line %q", sc.Text())
+			}
+			total += kb << 10
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+// The pages of a mapped pack leave the resident set when a walk ends, and
+// between walks, when objects are read one by one anywhere in the pack,
+// what stays mapped is bounded by the pack's drop budget.
+func TestMappedPackPagesAreLetGo(t *testing.T) {
+	r, objs := openGenerated(t)
+	if len(r.packs.packs) != 1 || r.packs.packs[0].data == nil {
+		t.Fatalf("%d packs, want one, mapped", len(r.packs.packs))
+	}
+	p := r.packs.packs[0]
+	packFile, err := filepath.EvalSymlinks(p.f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.Busy()
+	for h := range objs {
+		if _, _, err := r.packs.read(h, 0); err != nil {
+			t.Fatalf("read %s: %v", h, err)
+		}
+	}
+	if rss := mappedRSS(t, packFile); rss == 0 {
+		t.Fatalf("after a walk read every object, none of %s is resident: the mapping is not read", packFile)
+	}
+	r.Idle()
+	if rss := mappedRSS(t, packFile); rss != 0 {
+		t.Errorf("%d bytes of the pack still resident after the walk ended", rss)
+	}
+
+	p.dropEvery = 2 * packFaultAround // smaller than the pack
+	r.packs.cache = newBaseCache(1)   // every read goes to the mapping
+	// a read counts as the fault-around it causes, and may fault in the
+	// windows on both sides of a boundary
+	limit := p.dropEvery + 2*packFaultAround
+	worst := int64(0)
+	for h, o := range objs {
+		if o.typ != "blob" {
+			continue
+		}
+		if _, err := r.ReadBlob(h, 0); err != nil {
+			t.Fatalf("read blob %s: %v", h, err)
+		}
+		rss := mappedRSS(t, packFile)
+		worst = max(worst, rss)
+		if rss > limit {
+			t.Fatalf("%d bytes of the pack resident between walks, want at most %d", rss, limit)
+		}
+	}
+	if worst == 0 {
+		t.Fatal("reading blobs between walks mapped nothing: the bound is not exercised")
+	}
+	t.Logf("at most %d bytes of the pack resident between walks (limit %d)", worst, limit)
+}
