@@ -11,7 +11,9 @@
 //   - registry.go: Open, the goroutine that owns the repository, refresh:
 //     bring the index from its head to the branch head and publish a Snapshot.
 //   - walk.go: the indexer; the first-parent chain, each commit's changed
-//     persona and unit-test files, their blobs parsed on all cores.
+//     persona and unit-test files, their blobs parsed on all cores;
+//     speculate.go: the newest commits diffed and parsed while the chain is
+//     still being read.
 //   - rules.go: the history rules, applied commit by commit in order: which
 //     file a persona lives in, when it gets a version, deletes, restores,
 //     renames, duplicate ids, problems.
@@ -24,7 +26,8 @@
 //   - write.go: Create, Update, Delete as file edits committed with a
 //     compare-and-swap of the branch; remote.go: replicas that fetch from and
 //     push to a remote; watch.go: following the branch.
-//   - cache.go: the snapshot cache that makes a restart cheap.
+//   - cache.go: the snapshot cache that makes a restart cheap (its records
+//     decoded on one goroutine while another builds the state).
 //   - text.go, slab.go, compact.go, intern.go: what keeps the index small:
 //     backgrounds as token numbers (Text), versions allocated side by side,
 //     the index's objects moved together after a cold walk, equal values

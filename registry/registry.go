@@ -263,7 +263,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		sp := r.ix.speculate(ctx)
 		base, chain, err = r.knownBase(ctx, target, sp.add)
 		r.ix.ready = sp.finish()
-		r.log.Info("read the first-parent chain", "commits", len(chain), "diffed meanwhile", len(r.ix.ready),
+		r.log.Info("read the first-parent chain", "commits", len(chain), "diffed", len(r.ix.ready),
 			"duration", time.Since(start).Round(time.Millisecond))
 		defer func() { r.ix.ready = nil }()
 	}
