@@ -50,18 +50,12 @@ func sharing(head *indexState, cps []*indexState) string {
 // personas and files but changes none of their values, and the checkpoints
 // share with the head exactly what they shared before (no copy doubles).
 func TestCompactKeepsStateAndSharing(t *testing.T) {
-	gittest.NeedGit(t)
-	dir := gittest.Generated(t, repogen.Config{Personas: 30, Commits: 400, Seed: 5})
-	r, err := Open(Options{Repo: dir, NoCache: true, PollInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := openGeneratedRegistry(t)
 	ctx := context.Background()
 	if _, err := r.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = r.do(ctx, func() error {
+	err := r.do(ctx, func() error {
 		cps := r.checkpoints.states()
 		if len(cps) < 3 {
 			t.Fatalf("%d checkpoints after 400 commits, want the tails' at least", len(cps))
@@ -97,6 +91,21 @@ func TestCompactKeepsStateAndSharing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openGeneratedRegistry opens, without a cache, a registry of a small
+// generated history (30 personas, 400 commits); it is closed at the end of
+// the test.
+func openGeneratedRegistry(t *testing.T) *Registry {
+	t.Helper()
+	gittest.NeedGit(t)
+	dir := gittest.Generated(t, repogen.Config{Personas: 30, Commits: 400, Seed: 5})
+	r, err := Open(Options{Repo: dir, NoCache: true, PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 func maps0(s *indexState) map[string]*Persona {

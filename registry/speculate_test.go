@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/personaregistry/personas/registry/gitdb"
-	"github.com/personaregistry/personas/registry/gittest"
-	"github.com/personaregistry/personas/registry/repogen"
 )
 
 // drain lets the speculator take every batch of what it was given (finish
@@ -35,13 +33,7 @@ func stateJSON(t *testing.T, s *indexState) string {
 // part of one, or none; and the speculation covers every batch whose
 // parent it saw.
 func TestSpeculatedTailIsTheWalksOwn(t *testing.T) {
-	gittest.NeedGit(t)
-	dir := gittest.Generated(t, repogen.Config{Personas: 30, Commits: 400, Seed: 5})
-	r, err := Open(Options{Repo: dir, NoCache: true, PollInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := openGeneratedRegistry(t)
 	ctx := context.Background()
 	head, err := r.store.ResolveBranch("main")
 	if err != nil {
