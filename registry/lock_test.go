@@ -326,13 +326,16 @@ func chownAll(t *testing.T, dir string, uid int) {
 	}
 }
 
-// placeExecutable puts the program from at to: a hard link where it can,
-// a copy otherwise. A link is never open for writing, so no fork of a
-// parallel test can hold it open and make its exec fail with ETXTBSY.
+// placeExecutable puts the program from at to, executable by every user: a
+// hard link where it can (and the program's mode allows), a copy otherwise.
+// A link is never open for writing, so no fork of a parallel test can hold
+// it open and make its exec fail with ETXTBSY.
 func placeExecutable(t *testing.T, from, to string) {
 	t.Helper()
-	if err := os.Link(from, to); err == nil {
-		return
+	if fi, err := os.Stat(from); err == nil && fi.Mode().Perm()&0o005 == 0o005 {
+		if err := os.Link(from, to); err == nil {
+			return
+		}
 	}
 	copyFile(t, from, to, 0o755)
 }

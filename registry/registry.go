@@ -265,7 +265,7 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 		r.ix.ready = sp.finish()
 		r.log.Info("read the first-parent chain", "commits", len(chain), "diffed", len(r.ix.ready),
 			"duration", time.Since(start).Round(time.Millisecond))
-		defer func() { r.ix.ready = nil }()
+		defer func() { r.ix.ready = nil }() // on every path; the build lets go of it sooner
 	}
 	if err != nil {
 		return err
@@ -279,7 +279,10 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	heavy := len(chain) >= cacheSaveEvery
 	settling := !serving && (heavy || r.loaded)
 	var snap *Snapshot
-	build := func() { snap, err = r.build(ctx, chain, rebuilt, settling && !r.opts.OneShot) }
+	build := func() {
+		snap, err = r.build(ctx, chain, rebuilt, settling && !r.opts.OneShot)
+		r.ix.ready = nil // the speculated commits are applied: settle's collection frees them
+	}
 	if serving && (heavy || rebuilt) { // a replay builds a new snapshot from a copied state: 150 ms at 10,000 personas
 		// the owner and every worker on low-priority threads, each
 		// holding a P: as many spare Ps keep requests running

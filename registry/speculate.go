@@ -61,13 +61,14 @@ func (sp *speculation) add(ci *gitdb.Commit) {
 }
 
 // finish stops the speculator after the batch it is on and returns what it
-// diffed and parsed, by commit.
+// diffed and parsed, by commit (nil if nothing). The store's caches go back
+// to their idle bounds: the walk that follows sizes them for itself.
 func (sp *speculation) finish() map[*gitdb.Commit]pending {
 	close(sp.stop)
 	close(sp.commits)
 	sp.wg.Wait()
+	sp.ix.store.Idle()
 	if len(sp.ready) == 0 {
-		sp.ix.store.Idle()
 		return nil
 	}
 	return sp.ready

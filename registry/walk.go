@@ -128,10 +128,12 @@ type batchResult struct {
 // update folds the chain of commits into s. Reading the chain is
 // sequential; its commits are cut into batches that workers (one per core)
 // diff, reading and parsing the changed blobs; the rules are applied here,
-// in commit order, as the batches come back in order. It clears the
-// chain's commits as it applies them, all but the last: the state keeps the
-// strings it needs of them, and a long walk frees the rest as it goes (14 MB
-// at 100,000 commits).
+// in commit order, as the batches come back in order; the commits at the
+// end of the chain that a speculation already did (ix.ready) come last, as
+// one batch done beforehand. It clears the chain's commits as it applies
+// them, all but the last batch's: the state keeps the strings it needs of
+// them, and a long walk frees the rest as it goes (14 MB at 100,000
+// commits).
 func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
 	memo := newParseMemo()
 	if len(chain) > walkBatch {

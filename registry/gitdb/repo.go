@@ -19,10 +19,12 @@ import (
 )
 
 // Repo reads and writes the objects and refs of one repository. One
-// goroutine owns it; while the owner waits, other goroutines may read
-// objects through it at the same time (Commit, ReadBlob, ReadFile and a
+// goroutine owns it; other goroutines may read objects through it at the
+// same time as the owner and each other (Commit, ReadBlob, ReadFile and a
 // TreeReader each): the pack reader's cache is locked and go-git's reads
-// are serialized. Reopen, writes, refs and remotes belong to the owner.
+// are serialized. Reopen, Close, Busy, Idle, writes, refs and remotes
+// belong to the owner, and Reopen and Close only while no other goroutine
+// reads.
 type Repo struct {
 	gitDir string
 	bare   bool
