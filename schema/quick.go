@@ -22,11 +22,11 @@ import (
 // file is outside the quick subset or has errors: call ParsePersona then.
 func ParseValidPersona(data []byte) (p *Persona, ok bool) {
 	v, ok := quickValue(data)
-	if !ok || compiled().Validate(v) != nil {
+	if !ok {
 		return nil, false
 	}
 	m := v.(map[string]any)
-	if ruleErrors(m) {
+	if !quickSchemaValid(m) || ruleErrors(m) {
 		return nil, false
 	}
 	p, err := personaFromValue(m)
