@@ -255,8 +255,13 @@ func (r *Registry) advance(ctx context.Context, target gitdb.Hash) error {
 	var err error
 	readChain := func() { base, chain, err = r.knownBase(ctx, target, nil) }
 	if serving {
-		// a rewrite without a known state is a read of the whole history
-		inBackground(1, readChain)
+		// a rewrite without a known state is a read of the whole history:
+		// Busy lets it read the packs through their mappings
+		inBackground(1, func() {
+			r.ix.store.Busy()
+			defer r.ix.store.Idle()
+			readChain()
+		})
 	} else {
 		// nothing is served yet: the second core diffs and parses the
 		// newest commits while this one reads the chain

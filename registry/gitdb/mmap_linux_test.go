@@ -46,7 +46,8 @@ func mappedRSS(t *testing.T, file string) int64 {
 
 // The pages of a mapped pack leave the resident set when a walk ends, and
 // between walks, when objects are read one by one anywhere in the pack,
-// what stays mapped is bounded by the pack's drop budget.
+// none is mapped in. (How much a read maps in depends on the kernel: 64 KB
+// on Linux 6.1, the whole 600 KB pack of this test on 6.18.)
 func TestMappedPackPagesAreLetGo(t *testing.T) {
 	r, objs := openGenerated(t)
 	if len(r.packs.packs) != 1 || r.packs.packs[0].data == nil {
@@ -57,14 +58,19 @@ func TestMappedPackPagesAreLetGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	r.Busy()
-	for h := range objs {
-		if _, _, err := r.packs.read(h, 0); err != nil {
-			t.Fatalf("read %s: %v", h, err)
+	readAll := func() {
+		t.Helper()
+		for h := range objs {
+			if _, _, err := r.packs.read(h, 0); err != nil {
+				t.Fatalf("read %s: %v", h, err)
+			}
 		}
 	}
-	if rss := mappedRSS(t, packFile); rss == 0 {
+
+	r.Busy()
+	readAll()
+	whole := mappedRSS(t, packFile)
+	if whole == 0 {
 		t.Fatalf("after a walk read every object, none of %s is resident: the mapping is not read", packFile)
 	}
 	r.Idle()
@@ -72,27 +78,9 @@ func TestMappedPackPagesAreLetGo(t *testing.T) {
 		t.Errorf("%d bytes of the pack still resident after the walk ended", rss)
 	}
 
-	p.dropEvery = 2 * packFaultAround // smaller than the pack
-	r.packs.cache = newBaseCache(1)   // every read goes to the mapping
-	// a read counts as the fault-around it causes, and may fault in the
-	// windows on both sides of a boundary
-	limit := p.dropEvery + 2*packFaultAround
-	worst := int64(0)
-	for h, o := range objs {
-		if o.typ != "blob" {
-			continue
-		}
-		if _, err := r.ReadBlob(h, 0); err != nil {
-			t.Fatalf("read blob %s: %v", h, err)
-		}
-		rss := mappedRSS(t, packFile)
-		worst = max(worst, rss)
-		if rss > limit {
-			t.Fatalf("%d bytes of the pack resident between walks, want at most %d", rss, limit)
-		}
+	r.packs.cache = newBaseCache(1) // every read goes to the pack
+	readAll()
+	if rss := mappedRSS(t, packFile); rss != 0 {
+		t.Errorf("reading every object between walks made %d bytes of the pack resident, want none", rss)
 	}
-	if worst == 0 {
-		t.Fatal("reading blobs between walks mapped nothing: the bound is not exercised")
-	}
-	t.Logf("at most %d bytes of the pack resident between walks (limit %d)", worst, limit)
 }

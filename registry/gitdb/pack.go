@@ -26,10 +26,11 @@ import (
 // once. Objects it can't find (loose objects) are left to go-git.
 //
 // Packs are mapped into memory where the system allows (Linux), as git
-// maps them, and read with pread otherwise. The mapping's pages count in
-// the process's resident set once read, so they are let go again (they
-// stay in the page cache) every packDropEvery bytes read and when a walk
-// ends. git never rewrites a pack in place: gc writes new ones and unlinks
+// maps them, and read through the mapping during a walk (between Busy and
+// Idle); other reads, and every read where there is no mapping, use pread.
+// The mapping's pages count in the process's resident set once read, so
+// they are let go again (they stay in the page cache) every packDropEvery
+// bytes read and when a walk ends. git never rewrites a pack in place: gc writes new ones and unlinks
 // the old, which stay readable while mapped.
 type packReader struct {
 	// mu is held for reading by every read, and for writing by close, so
@@ -38,8 +39,7 @@ type packReader struct {
 	packs     []*pack
 	cache     *baseCache
 	walkBytes int // the cache's budget during a walk
-	// walking is set between Busy and Idle: reads are counted at their
-	// size then, and at least packFaultAround bytes each otherwise.
+	// walking is set between Busy and Idle: reads use the mappings then.
 	walking atomic.Bool
 }
 
@@ -60,23 +60,18 @@ type pack struct {
 // 8 MB were, but the walk took 8% longer (pages faulted in again) for a
 // peak RSS within the runs' spread (346–351 MB against 352–361 MB).
 //
-// Reading a few hundred bytes maps the 64 KB around them (the kernel's
-// fault-around, packFaultAround), so between walks, when a server reads
-// an object now and then anywhere in the pack, each read counts as that
-// much: the mapped part stays within packDropEvery. During a walk reads are
-// counted at their size: a walk reads the pack nearly in order, and a drop
-// per 128 reads would cost more than it saves.
-const (
-	packDropEvery   = 8 << 20
-	packFaultAround = 64 << 10
-)
+// Between walks, when a server reads an object now and then anywhere in
+// the pack, reads use pread instead: a read of a few hundred bytes from the
+// mapping would make resident what the kernel maps around it, 64 KB on
+// Linux 6.1 and 512 KB (a large folio of the page cache) on 6.18.
+const packDropEvery = 8 << 20
+
+// mapped reports whether reads of p go through its mapping now.
+func (p *pack) mapped() bool { return p.data != nil && p.walking.Load() }
 
 // noteRead counts n bytes read from the mapping and drops its pages every
 // dropEvery bytes.
 func (p *pack) noteRead(n int) {
-	if !p.walking.Load() {
-		n = max(n, packFaultAround)
-	}
 	if p.sinceDrop.Add(int64(n)) >= p.dropEvery {
 		p.sinceDrop.Store(0)
 		dropPages(p.data)

@@ -48,7 +48,7 @@ var entryReaders = sync.Pool{New: func() any { return new(entryReader) }}
 // getEntryReader returns a reader of the pack from offset off.
 func getEntryReader(p *pack, off int64) *entryReader {
 	e := entryReaders.Get().(*entryReader)
-	if p.data != nil && off >= 0 && off < int64(len(p.data)) {
+	if p.mapped() && off >= 0 && off < int64(len(p.data)) {
 		e.mapped.Reset(p.data[off:])
 		e.start = e.mapped.Len()
 		e.r = &e.mapped
