@@ -127,15 +127,28 @@ func (q *quickReader) mapping(indent int) (map[string]any, bool) {
 // of at most 1,024 characters.
 const maxQuickKey = 1000
 
-var quickKeyRE = regexp.MustCompile(`^[A-Za-z_]([A-Za-z0-9_. -]*[A-Za-z0-9_.-])?$`)
-
 // quickKey splits "key: rest" (rest may be empty).
 func quickKey(line []byte) (key string, rest []byte, ok bool) {
 	k, rest, found := bytes.Cut(line, []byte(":"))
-	if !found || (len(rest) > 0 && rest[0] != ' ') || len(k) > maxQuickKey || !quickKeyRE.Match(k) {
+	if !found || (len(rest) > 0 && rest[0] != ' ') || len(k) > maxQuickKey || !isQuickKey(k) {
 		return "", nil, false
 	}
 	return string(k), bytes.Trim(rest, " "), true
+}
+
+// isQuickKey reports whether k matches ^[A-Za-z_]([A-Za-z0-9_. -]*[A-Za-z0-9_.-])?$
+// (a regexp took 4% of a cold index).
+func isQuickKey(k []byte) bool {
+	if len(k) == 0 || k[len(k)-1] == ' ' {
+		return false
+	}
+	for i, c := range k {
+		letter := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !letter && (i == 0 || ((c < '0' || c > '9') && c != '.' && c != ' ' && c != '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 // value reads what follows "key:" on a line at indent, and the lines below.

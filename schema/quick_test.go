@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -192,4 +193,27 @@ func TestParseValidPersonaOnFixtures(t *testing.T) {
 		t.Error("no fixture was read the quick way")
 	}
 	t.Logf("%d fixtures read the quick way", quick)
+}
+
+// isQuickKey says what the regexp it replaces says.
+func TestIsQuickKey(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z_]([A-Za-z0-9_. -]*[A-Za-z0-9_.-])?$`)
+	const alphabet = "aZ_09. -:/\u00e9\t"
+	var keys []string
+	var build func(prefix string, n int)
+	build = func(prefix string, n int) {
+		keys = append(keys, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			build(prefix+string(c), n-1)
+		}
+	}
+	build("", 3)
+	for _, k := range keys {
+		if got, want := isQuickKey([]byte(k)), re.MatchString(k); got != want {
+			t.Errorf("isQuickKey(%q) = %v, the regexp says %v", k, got, want)
+		}
+	}
 }

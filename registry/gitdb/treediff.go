@@ -201,12 +201,13 @@ func (r *TreeReader) Subtree(root Hash, dir string) (Hash, error) {
 // are skipped without being read.
 //
 // Trees of consecutive commits share most of their bytes: a directory of
-// 2,000 files changes an entry or two per commit. Comparing entry by entry
-// was 12% of a cold index, so Diff skips the common prefix and suffix of
-// the two trees with word-wide comparisons, and compares entries only in
-// between. Where the prefix ends is a byte offset; the entry it falls in
-// is found from bounds, offsets of entries of a recorded when a was the
-// newer tree of the previous Diff (every boundStride bytes or so).
+// 2,000 files changes an entry or a few per commit. Comparing entry by
+// entry was 12% of a cold index, so Diff skips each run of bytes the two
+// trees share (before, between and after the changed entries) with
+// word-wide comparisons, and compares entries only around the changes.
+// A run ends at a byte offset; the entry it falls in is found from bounds,
+// offsets of entries of a recorded when a was the newer tree of the
+// previous Diff (one every boundStride bytes or so).
 func (r *TreeReader) Diff(a, b Hash, prefix string, out []Change) ([]Change, error) {
 	if a == b {
 		return out, nil
@@ -221,7 +222,7 @@ func (r *TreeReader) Diff(a, b Hash, prefix string, out []Change) ([]Change, err
 	}
 	d := treeDiff{r: r, prefix: prefix, out: out, ta: ha.data, tb: hb.data, endA: len(ha.data) + 1}
 	if ha.bounds != nil {
-		d.skipCommon(ha.bounds)
+		d.known(ha.bounds)
 	}
 	err = d.merge()
 	if err == nil && !b.IsZero() {
@@ -242,43 +243,63 @@ type treeDiff struct {
 	ta, tb []byte
 	oa, ob int // offsets of the next entries of ta and tb
 
-	// Set by skipCommon: once oa ≥ endA and ob = oa + shift, the rest of
-	// ta and tb are the same; rest holds the offsets in ta from there on.
+	// Set by known: boundsA holds offsets of entries of ta; once oa ≥
+	// endA and ob = oa + shift, the rest of ta and tb are the same.
+	boundsA     []int32
 	endA, shift int
-	rest        []int32
 	bounds      []int32 // offsets of entries of tb found so far
 }
 
-// skipCommon moves past the entries the trees share at their start, and
-// marks where the bytes they share at their end begin.
-func (d *treeDiff) skipCommon(boundsA []int32) {
-	p := commonPrefix(d.ta, d.tb)
-	// the last known entry of ta that starts at or before p: the bytes
-	// before it are the same in tb, so tb has an entry there too
-	i, _ := slices.BinarySearch(boundsA, int32(p)+1)
-	if i == 0 {
-		return
-	}
-	start := int(boundsA[i-1])
-	d.oa, d.ob = start, start
-	d.bounds = append(make([]int32, 0, len(boundsA)+4), boundsA[:i]...)
-	s := commonSuffix(d.ta[start:], d.tb[start:])
+// known takes the entry offsets of ta, and marks where the bytes the trees
+// share at their end begin.
+func (d *treeDiff) known(boundsA []int32) {
+	d.boundsA = boundsA
+	d.bounds = make([]int32, 0, len(boundsA)+4)
+	s := commonSuffix(d.ta, d.tb)
 	d.endA = len(d.ta) - s
 	d.shift = len(d.tb) - len(d.ta)
-	d.rest = boundsA[i:]
+}
+
+// skipEqual moves oa and ob, at entries of ta and tb, past the bytes that
+// follow them in both trees, to the last known entry of ta in that run
+// (and the entry of tb at the same place): the parses of both trees agree
+// on every entry of a run of equal bytes that starts at an entry of each.
+// It does nothing when the run is short or holds no known entry.
+func (d *treeDiff) skipEqual() {
+	n := commonPrefix(d.ta[d.oa:], d.tb[d.ob:])
+	if n < boundStride {
+		return // the entry-by-entry loop is as quick
+	}
+	from, _ := slices.BinarySearch(d.boundsA, int32(d.oa)+1)
+	to, _ := slices.BinarySearch(d.boundsA, int32(d.oa+n)+1)
+	if to <= from {
+		return
+	}
+	delta := d.ob - d.oa
+	for _, o := range d.boundsA[from:to] {
+		d.noteBound(int(o) + delta)
+	}
+	next := int(d.boundsA[to-1])
+	d.oa, d.ob = next, next+delta
 }
 
 // merge walks the entries of both trees from oa and ob in order.
 func (d *treeDiff) merge() error {
+	skip := d.boundsA != nil
 	for d.oa < len(d.ta) && d.ob < len(d.tb) {
+		if skip {
+			skip = false
+			d.skipEqual()
+			continue
+		}
 		if d.oa >= d.endA && d.ob == d.oa+d.shift {
 			d.takeRest()
 			return nil
 		}
 		d.noteBound(d.ob)
 		ta, tb := d.ta[d.oa:], d.tb[d.ob:]
-		// trees of consecutive commits share most entries byte for byte:
-		// skip an equal entry with one IndexByte and one memcmp
+		// consecutive entries are often equal too: skip one with one
+		// IndexByte and one memcmp
 		n := entryLen(ta)
 		if n < 0 {
 			return errBadTree
@@ -310,6 +331,7 @@ func (d *treeDiff) merge() error {
 		if err != nil {
 			return err
 		}
+		skip = d.boundsA != nil
 	}
 	if err := d.sideRest(d.ta[d.oa:], true); err != nil {
 		return err
@@ -347,8 +369,8 @@ func (d *treeDiff) noteBound(o int) {
 // takeRest ends a diff whose remaining bytes are equal: the offsets of
 // ta's remaining entries, shifted, are offsets of tb's.
 func (d *treeDiff) takeRest() {
-	i, _ := slices.BinarySearch(d.rest, int32(d.oa))
-	for _, o := range d.rest[i:] {
+	i, _ := slices.BinarySearch(d.boundsA, int32(d.oa))
+	for _, o := range d.boundsA[i:] {
 		d.noteBound(int(o) + d.shift)
 	}
 }

@@ -3,6 +3,7 @@ package gitdb
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -82,9 +83,19 @@ func (th *treeHistory) hash() Hash {
 	return h
 }
 
-// name returns a name from a small alphabet, so that names that are
+// name returns the name of an entry of dir, or a new name: like the
+// persona files' names, or from a small alphabet, so that names that are
 // prefixes of others, and a directory and files sorting around it, occur.
-func (th *treeHistory) name() string {
+func (th *treeHistory) name(dir map[string]fakeEntry) string {
+	switch th.rng.IntN(4) {
+	case 0, 1:
+		if len(dir) > 0 {
+			names := slices.Sorted(maps.Keys(dir))
+			return names[th.rng.IntN(len(names))]
+		}
+	case 2:
+		return fmt.Sprintf("persona-%05d.yaml", th.rng.IntN(100_000))
+	}
 	const alphabet = "ab-.0/"
 	n := 1 + th.rng.IntN(4)
 	var b strings.Builder
@@ -98,14 +109,14 @@ func (th *treeHistory) name() string {
 // mutate changes a few entries of dir: new content, a mode change, a file
 // added or removed, a file turned into a directory, a change below.
 func (th *treeHistory) mutate(dir map[string]fakeEntry, depth int) {
-	for range 1 + th.rng.IntN(3) {
-		name := th.name()
+	for range 1 + th.rng.IntN(4) {
+		name := th.name(dir)
 		e, ok := dir[name]
 		switch op := th.rng.IntN(10); {
 		case !ok && op < 7:
 			dir[name] = fakeEntry{mode: ModeFile, hash: th.hash()}
 		case !ok && depth < 2:
-			dir[name] = fakeEntry{mode: ModeTree, sub: map[string]fakeEntry{th.name(): {mode: ModeFile, hash: th.hash()}}}
+			dir[name] = fakeEntry{mode: ModeTree, sub: map[string]fakeEntry{th.name(nil): {mode: ModeFile, hash: th.hash()}}}
 		case !ok:
 		case op < 3:
 			delete(dir, name)
@@ -119,7 +130,7 @@ func (th *treeHistory) mutate(dir map[string]fakeEntry, depth int) {
 		case op < 5:
 			dir[name] = fakeEntry{mode: "100755", hash: e.hash}
 		case op < 6 && depth < 2:
-			dir[name] = fakeEntry{mode: ModeTree, sub: map[string]fakeEntry{th.name(): {mode: ModeFile, hash: th.hash()}}}
+			dir[name] = fakeEntry{mode: ModeTree, sub: map[string]fakeEntry{th.name(nil): {mode: ModeFile, hash: th.hash()}}}
 		default:
 			dir[name] = fakeEntry{mode: ModeFile, hash: th.hash()}
 		}
