@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -225,7 +226,7 @@ func (r *TreeReader) Diff(a, b Hash, prefix string, out []Change) ([]Change, err
 		d.known(ha.bounds)
 	}
 	err = d.merge()
-	if err == nil && !b.IsZero() {
+	if err == nil && !b.IsZero() && len(hb.data) <= math.MaxInt32 { // offsets are int32
 		hb.bounds = d.bounds
 		r.cur[b] = hb
 	}
