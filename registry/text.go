@@ -31,6 +31,15 @@ func (t Text) String() string {
 	return tokens.decode(t.enc)
 }
 
+// AppendTo appends the text to dst: what String returns, without making a
+// string of it (an export writes every version's background once).
+func (t Text) AppendTo(dst []byte) []byte {
+	if t.enc == "" {
+		return dst
+	}
+	return tokens.appendDecoded(dst, t.enc)
+}
+
 // key returns the encoding: equal keys, equal texts.
 func (t Text) key() string { return t.enc }
 
@@ -169,6 +178,21 @@ func (tt *tokenTable) decode(enc string) string {
 		s = s[n:]
 	}
 	return b.String()
+}
+
+// appendDecoded appends the text of an encoding made by encode to dst.
+func (tt *tokenTable) appendDecoded(dst []byte, enc string) []byte {
+	tt.mu.RLock()
+	defer tt.mu.RUnlock()
+	for s := enc; s != ""; {
+		id, n := uvarint(s)
+		if n == 0 {
+			break
+		}
+		dst = append(dst, tt.toks[id]...)
+		s = s[n:]
+	}
+	return dst
 }
 
 // uvarint decodes the number of at most 32 bits that starts s, and its

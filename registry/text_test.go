@@ -29,6 +29,9 @@ func TestTextRoundTrip(t *testing.T) {
 			if tc.text == "" && txt != (Text{}) {
 				t.Errorf("the empty text is not the zero Text")
 			}
+			if got := txt.AppendTo([]byte("prefix:")); string(got) != "prefix:"+tc.text {
+				t.Errorf("AppendTo = %q, want the text after the prefix", got)
+			}
 			if lasting := versionTexts.lasting(txt); lasting != txt || lasting.String() != tc.text {
 				t.Errorf("the arena's copy reads %q", lasting.String())
 			}
@@ -122,7 +125,7 @@ func FuzzText(f *testing.F) {
 	f.Add("", " ")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		ta, tb := NewText(a), NewText(b)
-		if ta.String() != a || tb.String() != b {
+		if ta.String() != a || tb.String() != b || string(ta.AppendTo(nil)) != a {
 			t.Fatalf("round trip: %q → %q, %q → %q", a, ta.String(), b, tb.String())
 		}
 		if (ta == tb) != (a == b) {
