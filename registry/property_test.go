@@ -494,15 +494,42 @@ func TestCacheReopenManyRecords(t *testing.T) {
 	t.Parallel()
 	gittest.NeedGit(t)
 	dir := gittest.Generated(t, repogen.Config{Personas: 400, Commits: 60, Seed: 7})
-	first := openRegistryOpts(t, registry.Options{Repo: dir, PollInterval: -1})
-	want := dumpSnapshot(refresh(t, first))
-	first.Close()
 	gitDir := dir
 	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
 		gitDir = filepath.Join(dir, ".git")
 	}
-	if n := len(cacheFiles(t, gitDir)); n != 1 {
-		t.Fatalf("Close saved %d cache files, want 1", n)
+	// start without a cache of this format, with one an older program
+	// wrote for this branch and one of another branch
+	cacheDir := filepath.Join(gitDir, "personas-cache")
+	if err := os.RemoveAll(cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	first := openRegistryOpts(t, registry.Options{Repo: dir, PollInterval: -1})
+	want := dumpSnapshot(refresh(t, first))
+	first.Close()
+	saved := cacheFiles(t, gitDir)
+	if len(saved) != 1 {
+		t.Fatalf("Close saved %d cache files, want 1", len(saved))
+	}
+	_, suffix, _ := strings.Cut(filepath.Base(saved[0]), "-")
+	older, otherBranch := filepath.Join(cacheDir, "v1-"+suffix), filepath.Join(cacheDir, "v1-0000000000000000.gob")
+	for _, f := range []string{older, otherBranch} {
+		if err := os.WriteFile(f, []byte("an older format"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(saved[0]); err != nil {
+		t.Fatal(err)
+	}
+	first = openRegistryOpts(t, registry.Options{Repo: dir, PollInterval: -1})
+	refresh(t, first)
+	first.Close()
+	if got := cacheFiles(t, gitDir); !slices.Equal(got, []string{otherBranch, saved[0]}) {
+		t.Fatalf("after a save the cache files are %q, want %q: the older format of this branch removed, the other branch's kept",
+			got, []string{otherBranch, saved[0]})
 	}
 	logs := &logBuffer{}
 	second := openRegistryOpts(t, registry.Options{Repo: dir, PollInterval: -1, Logger: logs.logger()})
