@@ -81,20 +81,35 @@ func isVariableName(s string) bool {
 	return true
 }
 
-func isTagMap(v any) bool {
-	tags, ok := v.(map[string]any)
-	if !ok || len(tags) > 20 {
+// isSmallMap reports whether v is a mapping of at most 20 entries whose
+// keys and values pass key and value.
+func isSmallMap(v any, key func(string) bool, value func(any) bool) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) > 20 {
 		return false
 	}
-	for k, t := range tags {
-		if !isWordsAndSpaces(k) {
-			return false
-		}
-		if s, isString := t.(string); (!isString || !isWordsAndSpaces(s)) && t != nil {
+	for k, val := range m {
+		if !key(k) || !value(val) {
 			return false
 		}
 	}
 	return true
+}
+
+// isTagMap: tags of words and spaces, each value words and spaces or null.
+func isTagMap(v any) bool {
+	return isSmallMap(v, isWordsAndSpaces, func(t any) bool {
+		s, isString := t.(string)
+		return t == nil || (isString && isWordsAndSpaces(s))
+	})
+}
+
+// isVariableMap: variables named like identifiers, with string values.
+func isVariableMap(v any) bool {
+	return isSmallMap(v, isVariableName, func(val any) bool {
+		_, isString := val.(string)
+		return isString
+	})
 }
 
 func isModelList(v any) bool {
@@ -104,19 +119,6 @@ func isModelList(v any) bool {
 	}
 	for _, m := range models {
 		if s, isString := m.(string); !isString || s == "" {
-			return false
-		}
-	}
-	return true
-}
-
-func isVariableMap(v any) bool {
-	vars, ok := v.(map[string]any)
-	if !ok || len(vars) > 20 {
-		return false
-	}
-	for k, val := range vars {
-		if _, isString := val.(string); !isString || !isVariableName(k) {
 			return false
 		}
 	}

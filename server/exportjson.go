@@ -118,9 +118,9 @@ func appendNullable(b []byte, s *string) []byte {
 	return appendJSONString(b, *s)
 }
 
-// appendStringMap writes m with its keys sorted, as encoding/json does; a
-// nil map is {} (NewPersonaVersion makes it so).
-func appendStringMap(b []byte, m map[string]string) []byte {
+// appendSortedMap writes m with its keys sorted, as encoding/json does,
+// each value by appendValue; a nil map is {} (the API's shapes make it so).
+func appendSortedMap[V any](b []byte, m map[string]V, appendValue func([]byte, V) []byte) []byte {
 	b = append(b, '{')
 	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
@@ -128,22 +128,17 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = appendValue(b, m[k])
 	}
 	return append(b, '}')
 }
 
+func appendStringMap(b []byte, m map[string]string) []byte {
+	return appendSortedMap(b, m, appendJSONString[string])
+}
+
 func appendTags(b []byte, tags map[string]*string) []byte {
-	b = append(b, '{')
-	for i, k := range slices.Sorted(maps.Keys(tags)) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendNullable(b, tags[k])
-	}
-	return append(b, '}')
+	return appendSortedMap(b, tags, appendNullable)
 }
 
 // appendJSONTime writes t in UTC as time.Time's MarshalJSON does (RFC 3339
