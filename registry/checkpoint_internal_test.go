@@ -64,3 +64,27 @@ func TestCheckpointSpacing(t *testing.T) {
 		}
 	}
 }
+
+// A walk keeps its checkpoints every checkpointEvery commits and 100, 10
+// and 1 commits before its end (the end itself is kept by the caller).
+func TestCheckpointsAt(t *testing.T) {
+	tests := []struct {
+		name    string
+		commits int
+		want    []int
+	}{
+		{"nothing", 0, nil},
+		{"one commit", 1, nil},
+		{"five commits", 5, []int{4}},
+		{"eleven commits", 11, []int{1, 10}},
+		{"2,500 commits", 2500, []int{1000, 2000, 2400, 2490, 2499}},
+		{"exactly 2,000", 2000, []int{1000, 1900, 1990, 1999}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := checkpointsAt(tt.commits); !slices.Equal(got, tt.want) {
+				t.Errorf("checkpointsAt(%d) = %v, want %v", tt.commits, got, tt.want)
+			}
+		})
+	}
+}

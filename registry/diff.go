@@ -108,7 +108,7 @@ func CompareRevisions(ctx context.Context, o DiffOptions) (*Diff, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := ix.update(ctx, before, chain); err != nil {
+		if err := ix.update(ctx, before, chain, nil); err != nil {
 			return nil, err
 		}
 	}

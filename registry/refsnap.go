@@ -82,7 +82,7 @@ func (r *Registry) stateAt(ctx context.Context, target gitdb.Hash) (*indexState,
 	s := thaw(base)
 	report := r.ix.progress
 	r.ix.progress = nil // Options.Progress follows the served branch only
-	err = r.ix.update(ctx, s, chain)
+	err = r.ix.update(ctx, s, chain, nil)
 	r.ix.progress = report
 	if err != nil {
 		return nil, 0, err

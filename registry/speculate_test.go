@@ -45,7 +45,7 @@ func TestSpeculatedTailIsTheWalksOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := newIndexState()
-		if err := r.ix.update(ctx, want, chain); err != nil {
+		if err := r.ix.update(ctx, want, chain, nil); err != nil {
 			t.Fatal(err)
 		}
 
@@ -71,7 +71,7 @@ func TestSpeculatedTailIsTheWalksOwn(t *testing.T) {
 		defer func() { r.ix.ready = nil }()
 		n := len(chain)
 		for _, seg := range [][2]int{{0, 100}, {100, n - 10}, {n - 10, n - 1}, {n - 1, n}} {
-			if err := r.ix.update(ctx, got, chain[seg[0]:seg[1]]); err != nil {
+			if err := r.ix.update(ctx, got, chain[seg[0]:seg[1]], nil); err != nil {
 				t.Fatal(err)
 			}
 		}

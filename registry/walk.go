@@ -125,7 +125,8 @@ type batchResult struct {
 	err     error
 }
 
-// update folds the chain of commits into s. Reading the chain is
+// update folds the chain of commits into s, calling applied (if not nil)
+// with the number of commits applied so far after each. Reading the chain is
 // sequential; its commits are cut into batches that workers (one per core)
 // diff, reading and parsing the changed blobs; the rules are applied here,
 // in commit order, as the batches come back in order; the commits at the
@@ -134,7 +135,7 @@ type batchResult struct {
 // them, all but the last batch's: the state keeps the strings it needs of
 // them, and a long walk frees the rest as it goes (14 MB at 100,000
 // commits).
-func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit) error {
+func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Commit, applied func(int)) error {
 	memo := newParseMemo()
 	if len(chain) > walkBatch {
 		ix.store.Busy()
@@ -207,6 +208,9 @@ func (ix *indexer) update(ctx context.Context, s *indexState, chain []*gitdb.Com
 			s.applyCommit(p.ci, p.changes)
 			if done++; ix.progress != nil {
 				ix.progress(done, len(chain))
+			}
+			if applied != nil {
+				applied(done)
 			}
 		}
 		if res.err == nil && len(b.commits) > 0 && &b.commits[len(b.commits)-1] != &chain[len(chain)-1] {

@@ -114,10 +114,12 @@ const (
 // bigMin is the size from which buffers are pooled (at least 1<<bigMinShift).
 var bigMin = 64 << 10
 
-// bigFree holds the free buffers of each class.
+// bigFree holds the free buffers of each class; asked says a buffer of the
+// class was asked for since the last trimFreeBig.
 var bigFree [bigClasses]struct {
-	mu   sync.Mutex
-	bufs []*[]byte
+	mu    sync.Mutex
+	bufs  []*[]byte
+	asked bool
 }
 
 // bigClass returns the class of a buffer of n bytes and its capacity, or -1
@@ -142,6 +144,7 @@ func getBig(n int) (*[]byte, bool) {
 	}
 	f := &bigFree[c]
 	f.mu.Lock()
+	f.asked = true
 	if k := len(f.bufs); k > 0 {
 		b := f.bufs[k-1]
 		f.bufs[k-1] = nil
@@ -163,6 +166,23 @@ func putBig(b *[]byte) {
 		if len(f.bufs) < bigKeep {
 			f.bufs = append(f.bufs, b)
 		}
+		f.mu.Unlock()
+	}
+}
+
+// trimFreeBig lets the collector have the free buffers of the classes no
+// buffer was asked of since the last call: a growing tree leaves its old
+// classes behind, 8 buffers each (at 10,000 personas, 13 classes of
+// 300–600 KB buffers over a walk).
+func trimFreeBig() {
+	for c := range bigFree {
+		f := &bigFree[c]
+		f.mu.Lock()
+		if !f.asked {
+			clear(f.bufs)
+			f.bufs = f.bufs[:0]
+		}
+		f.asked = false
 		f.mu.Unlock()
 	}
 }

@@ -380,3 +380,31 @@ func TestDeltaBaseHeldWhileApplied(t *testing.T) {
 		t.Fatal("nothing was recycled: the test does not exercise recycling")
 	}
 }
+
+// Trim lets go of the free buffers of the classes nobody asked for since
+// the last Trim, and keeps the others'.
+func TestTrimKeepsTheClassesInUse(t *testing.T) {
+	const unused, used = bigClasses - 1, bigClasses - 2 // 256 MiB and 224 MiB buffers: no test asks for them
+	for _, c := range []int{unused, used} {
+		f := &bigFree[c]
+		f.mu.Lock()
+		f.bufs = append(f.bufs, new([]byte)) // stands for a free buffer of the class
+		f.asked = false
+		f.mu.Unlock()
+	}
+	bigFree[used].mu.Lock()
+	bigFree[used].asked = true // as getBig marks it
+	bigFree[used].mu.Unlock()
+	var r Repo
+	r.Trim()
+	if n := len(bigFree[unused].bufs); n != 0 {
+		t.Errorf("%d free buffers kept in a class nobody asked for", n)
+	}
+	if n := len(bigFree[used].bufs); n != 1 {
+		t.Errorf("%d free buffers kept in the class in use, want 1", n)
+	}
+	r.Trim() // not asked since: its turn now
+	if n := len(bigFree[used].bufs); n != 0 {
+		t.Errorf("%d free buffers kept after a Trim with no ask in between", n)
+	}
+}

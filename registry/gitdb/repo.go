@@ -97,6 +97,11 @@ func (r *Repo) Idle() {
 	dropFreeBig()
 }
 
+// Trim lets go of what a long walk holds for sizes of objects it no longer
+// reads (free buffers of sizes not asked for since the last Trim); a walk
+// calls it now and then.
+func (r *Repo) Trim() { trimFreeBig() }
+
 // Close releases the open files.
 func (r *Repo) Close() error {
 	if r.packs != nil {
