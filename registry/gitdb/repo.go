@@ -97,10 +97,20 @@ func (r *Repo) Idle() {
 	dropFreeBig()
 }
 
-// Trim lets go of what a long walk holds for sizes of objects it no longer
-// reads (free buffers of sizes not asked for since the last Trim); a walk
-// calls it now and then.
-func (r *Repo) Trim() { trimFreeBig() }
+// Trim lets go of what a long walk holds that the next commits may not
+// need: the cache of resolved objects down to its idle size, and the free
+// buffers of sizes not asked for since the last Trim (a growing tree
+// leaves its old sizes behind). A walk calls it every 1,000 commits.
+// Measured at 10,000 personas × 100,000 commits: with the cache kept whole
+// all walk long (only its small objects evicted, or nothing), a served
+// index held 8 MB more heap at ready (189–192 MB of RSS against 184) for a
+// cold export 3–6% faster.
+func (r *Repo) Trim() {
+	if r.packs != nil {
+		r.packs.cache.shrink(packIdleBytes)
+	}
+	trimFreeBig()
+}
 
 // Close releases the open files.
 func (r *Repo) Close() error {
