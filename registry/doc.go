@@ -27,14 +27,16 @@
 //     compare-and-swap of the branch; remote.go: replicas that fetch from and
 //     push to a remote; watch.go: following the branch.
 //   - cache.go: the snapshot cache that makes a restart cheap (its records
-//     decoded on one goroutine while another builds the state).
+//     decoded on one goroutine while another builds the state; the values
+//     versions share written once).
 //   - text.go, slab.go, compact.go, intern.go: what keeps the index small:
 //     backgrounds as token numbers (Text), versions allocated side by side,
 //     the index's objects moved together after a cold walk, equal values
 //     shared.
 //   - refsnap.go, refcache.go, checkpoint.go: snapshots of other refs
 //     (/ref/{ref}/ previews) built from the nearest known state (served head,
-//     a checkpoint of the branch, a cached ref) and kept in a bounded LRU;
+//     a checkpoint of the branch, kept as a walk applies its commits, or a
+//     cached ref) and kept in a bounded LRU;
 //     reffetch.go: resolving a ref, fetching it when a replica lacks it;
 //     refdiff.go: RefDiff, `personas diff` for BRANCH...ref.
 //   - errors.go: the one error type and its codes (the server maps each code

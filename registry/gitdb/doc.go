@@ -9,8 +9,9 @@
 // crosses it. A Repo is owned by one goroutine; while it waits, workers may
 // read objects through it at once (see Repo).
 //
-// Start with Repo (repo.go): Open, Commit, ReadBlob, ReadFile; then
-// TreeReader (treediff.go) for the history walk, EditTree and WriteCommit
+// Start with Repo (repo.go): Open, Commit, ReadBlob, ReadFile, and Busy,
+// Trim and Idle around a walk; then TreeReader (treediff.go, diffs that skip
+// the bytes two trees share) for the history walk, EditTree and WriteCommit
 // (write.go) and UpdateRef (ref.go) for writes, Fetch and Push (remote.go)
 // for replicas; ReadRef, RemoteRefs and FetchRef (remoteref.go) for refs
 // other than the branch. pack.go and delta.go are the pack reader.
