@@ -45,6 +45,8 @@ for size in "${sizes[@]}"; do
       go run ./registry/repogen/genrepo -personas "$personas" -commits "$commits" -seed 1 -out "$repo" >&2
     fi
   fi
+  # server/bench-steady.sh leaves main force-pushed; its first run wrote the generated head here
+  [ ! -f "$repo/personas-bench-head" ] || git -C "$repo" update-ref refs/heads/main "$(cat "$repo/personas-bench-head")"
   echo "$label: $repo ($(du -sh "$repo" | cut -f1)), $rounds rounds" >&2
   rm -f "$tmp"/git "$tmp"/cold "$tmp"/warm "$tmp"/bcold "$tmp"/bwarm
   main=$(git -C "$repo" rev-parse main)
