@@ -14,8 +14,8 @@ import (
 // reflection, with each background made a string first, that was most of
 // a restart's `personas export` at 10,000 personas × 100,000 commits (a
 // 120 MB document). appendExportedPersona writes the same bytes by hand;
-// TestExportEncodingIsJSONs and FuzzAppendJSONString hold it to
-// json.Marshal of the ExportedPersona it stands for.
+// TestWriteExportIsNewExport, TestExportEncodingIsJSONs and
+// FuzzAppendJSONString hold it to encoding/json byte for byte.
 
 // appendExportedPersona appends the JSON of newExportedPersona(p, org) to b,
 // as json.Marshal writes it. scratch holds a background while it is escaped.
@@ -154,11 +154,11 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// appendJSONString appends s (a string or its bytes) as a JSON string, escaped as encoding/json
-// escapes it (HTML characters too): runs of bytes that need no escape are
-// copied at once, the common escapes written here, and from the first byte
-// that is not ASCII, or is another control character, encoding/json writes
-// the rest.
+// appendJSONString appends s (a string or its bytes) as a JSON string,
+// escaped as encoding/json escapes it (HTML characters too): runs of bytes
+// that need no escape are copied at once, the common escapes are written
+// here, and from the first byte that is not ASCII, or is another control
+// character, encoding/json writes the rest.
 func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
 	start := 0
