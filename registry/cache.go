@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -184,10 +186,14 @@ func (r *Registry) writeCache(path string) error {
 		enc := gob.NewEncoder(w)
 		h := r.cacheHeader()
 		h.Tokens = tokens.snapshot() // every text of the state is numbered by now
+		// the table goes in the header, before the records that use it:
+		// number every version's values first, in the order written below
 		var values valuesTable
-		for _, p := range s.Personas {
+		var numbers []int
+		personas := slices.Collect(maps.Values(s.Personas))
+		for _, p := range personas {
 			for _, v := range p.Versions {
-				values.index(&v.Content)
+				numbers = append(numbers, values.index(&v.Content))
 			}
 		}
 		h.Values = values.list
@@ -195,13 +201,14 @@ func (r *Registry) writeCache(path string) error {
 			return err
 		}
 		var versions []cachedVersion
-		for _, p := range s.Personas {
+		for _, p := range personas {
 			cp := *p
 			cp.Tags, cp.Versions = nil, nil
 			versions = versions[:0]
 			for _, v := range p.Versions {
 				versions = append(versions, cachedVersion{Number: v.Number, Commit: v.Commit, Subject: v.Subject,
-					CreatedAt: v.CreatedAt, Creator: v.Creator, Background: v.Background, Values: values.index(&v.Content)})
+					CreatedAt: v.CreatedAt, Creator: v.Creator, Background: v.Background, Values: numbers[0]})
+				numbers = numbers[1:]
 			}
 			if err := enc.Encode(cachedPersona{Persona: cp, Tags: toTagValues(p.Tags), Versions: versions}); err != nil {
 				return err

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/binary"
+	"iter"
 	"strings"
 	"sync"
 )
@@ -159,23 +160,13 @@ func (tt *tokenTable) decode(enc string) string {
 	tt.mu.RLock()
 	defer tt.mu.RUnlock()
 	size := 0
-	for s := enc; s != ""; {
-		id, n := uvarint(s)
-		if n == 0 {
-			break // never made by encode or kept by renumber
-		}
-		size += len(tt.toks[id])
-		s = s[n:]
+	for tok := range tt.tokensLocked(enc) {
+		size += len(tok)
 	}
 	var b strings.Builder
 	b.Grow(size)
-	for s := enc; s != ""; {
-		id, n := uvarint(s)
-		if n == 0 {
-			break
-		}
-		b.WriteString(tt.toks[id])
-		s = s[n:]
+	for tok := range tt.tokensLocked(enc) {
+		b.WriteString(tok)
 	}
 	return b.String()
 }
@@ -184,15 +175,25 @@ func (tt *tokenTable) decode(enc string) string {
 func (tt *tokenTable) appendDecoded(dst []byte, enc string) []byte {
 	tt.mu.RLock()
 	defer tt.mu.RUnlock()
-	for s := enc; s != ""; {
-		id, n := uvarint(s)
-		if n == 0 {
-			break
-		}
-		dst = append(dst, tt.toks[id]...)
-		s = s[n:]
+	for tok := range tt.tokensLocked(enc) {
+		dst = append(dst, tok...)
 	}
 	return dst
+}
+
+// tokensLocked yields the tokens of an encoding made by encode, in order,
+// up to the first number that is not one (never made by encode or kept by
+// renumber); tt.mu is held.
+func (tt *tokenTable) tokensLocked(enc string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for s := enc; s != ""; {
+			id, n := uvarint(s)
+			if n == 0 || !yield(tt.toks[id]) {
+				return
+			}
+			s = s[n:]
+		}
+	}
 }
 
 // uvarint decodes the number of at most 32 bits that starts s, and its

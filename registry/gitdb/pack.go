@@ -30,8 +30,8 @@ import (
 // Idle); other reads, and every read where there is no mapping, use pread.
 // The mapping's pages count in the process's resident set once read, so
 // they are let go again (they stay in the page cache) every packDropEvery
-// bytes read and when a walk ends. git never rewrites a pack in place: gc writes new ones and unlinks
-// the old, which stay readable while mapped.
+// bytes read and when a walk ends. git never rewrites a pack in place: gc
+// writes new ones and unlinks the old, which stay readable while mapped.
 type packReader struct {
 	// mu is held for reading by every read, and for writing by close, so
 	// that a mapping is never unmapped under a reader.

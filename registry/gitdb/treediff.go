@@ -337,7 +337,6 @@ func (d *treeDiff) merge() error {
 	if err := d.sideRest(d.ta[d.oa:], true); err != nil {
 		return err
 	}
-	d.oa = len(d.ta)
 	return d.sideRest(d.tb[d.ob:], false)
 }
 
